@@ -1,0 +1,238 @@
+"""The one gate through which Chorus runs ffmpeg and ffprobe.
+
+Uploaded media is untrusted. ffmpeg will happily follow a URL or a path named inside a file
+(an HLS playlist, a concat list, a MOV data reference, the HLS-in-AVI trick), so every call
+made here:
+
+* is an argument list (no shell) with ``-nostdin`` and a timeout that kills the process group;
+* opens untrusted inputs only after :func:`sniff_container` has recognised the file's own
+  magic bytes as MP4/MOV or Matroska/WebM (anything else is refused before ffmpeg sees it);
+* passes ``-protocol_whitelist file``, a demuxer ``-format_whitelist`` and, for MOV,
+  ``-enable_drefs 0`` so nothing outside the file itself is ever read;
+* names inputs with the ``file:`` prefix so a file name can never be taken for a protocol;
+* raises :class:`FFmpegError` with the command and the tail of stderr on failure.
+
+pydub and moviepy start their own ffmpeg, so they are only ever given intermediates made here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from workers.media.errors import FFmpegError, MediaError, UnsafeInputError
+
+FFMPEG = os.environ.get("CHORUS_FFMPEG", "ffmpeg")
+FFPROBE = os.environ.get("CHORUS_FFPROBE", "ffprobe")
+
+#: Demuxers an uploaded clip may be opened with (matched against ffmpeg's demuxer names).
+UNTRUSTED_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
+
+#: ISO BMFF / QuickTime top-level box types that may open a MOV/MP4 file.
+_MOV_BOXES = {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"}
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+
+ProgressCallback = Callable[[float], None]
+"""Called with the seconds of output written so far."""
+
+
+@dataclass(frozen=True)
+class Container:
+    """What the file's own first bytes say it is."""
+
+    family: str  # "mov" or "matroska"
+
+
+def sniff_container(path: Path) -> Container:
+    """Recognise an uploaded file by its magic bytes, or refuse it.
+
+    Only MP4/MOV (ISO BMFF) and Matroska/WebM are accepted: these are what phones and
+    browsers record. Text playlists, concat lists, AVI and everything else are refused here,
+    before ffmpeg opens the file, so no demuxer that follows references is ever reached.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise MediaError(f"cannot read the file ({exc.strerror})", code="unreadable",
+                         subject=str(path)) from exc
+    if not head:
+        raise MediaError("the file is empty", code="not_media", subject=str(path))
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith((b"#EXTM3U", b"#EXT", b"ffconcat", b"file ", b"<?xml", b"<MPD")):
+        raise UnsafeInputError(
+            "the file is a playlist or list of other files, not a video; it was not opened",
+            subject=str(path),
+        )
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        raise UnsafeInputError(
+            "AVI files are not accepted (they can smuggle playlists); send MP4, MOV or WebM",
+            subject=str(path),
+        )
+    if head.startswith(_EBML_MAGIC):
+        return Container("matroska")
+    if len(head) >= 8 and head[4:8] in _MOV_BOXES:
+        return Container("mov")
+    raise MediaError(
+        "not a video file Chorus can read (expected MP4, MOV or WebM)",
+        code="not_media",
+        subject=str(path),
+    )
+
+
+def untrusted_input(path: Path, *, seek: float | None = None,
+                    duration: float | None = None) -> list[str]:
+    """Arguments that open an uploaded file as one ffmpeg input, safely.
+
+    ``seek``/``duration`` become input options (``-ss``/``-t``) placed before ``-i``.
+    """
+    container = sniff_container(path)
+    args = ["-protocol_whitelist", "file", "-format_whitelist", UNTRUSTED_FORMATS]
+    if container.family == "mov":
+        args += ["-enable_drefs", "0", "-use_absolute_path", "0"]
+    if seek is not None and seek > 0:
+        args += ["-ss", f"{seek:.6f}"]
+    if duration is not None:
+        args += ["-t", f"{duration:.6f}"]
+    return [*args, "-i", "file:" + str(Path(path).resolve())]
+
+
+def trusted_input(path: Path, *, fmt: str | None = None) -> list[str]:
+    """Arguments for an intermediate Chorus made itself (PNG, WAV, segment, concat list)."""
+    args = ["-protocol_whitelist", "file"]
+    if fmt:
+        args += ["-f", fmt]
+    return [*args, "-i", "file:" + str(Path(path).resolve())]
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def run(
+    args: Sequence[str],
+    *,
+    timeout: float,
+    what: str,
+    subject: str | None = None,
+    progress: ProgressCallback | None = None,
+    tool: str = FFMPEG,
+    capture_stdout: bool = False,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg (or ``tool``) with ``args``; raise :class:`FFmpegError` on failure.
+
+    ``what`` says in words what the call was for ("render segment", "measure loudness"), so a
+    failure explains itself. With ``progress``, ffmpeg reports its output time and the callback
+    receives seconds written so far. stderr goes to a temporary file so a chatty ffmpeg can
+    never block on a full pipe.
+    """
+    binary = shutil.which(tool) or tool
+    cmd = [binary, "-nostdin", "-hide_banner", "-nostats"]
+    if tool == FFMPEG:
+        cmd += ["-loglevel", "info"]
+        if progress is not None:
+            cmd += ["-progress", "pipe:1"]
+    cmd += list(args)
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if (progress or capture_stdout) else subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            raise MediaError(
+                f"{tool} is not installed; install it (Debian: apt-get install ffmpeg)",
+                code="ffmpeg_missing",
+            ) from exc
+        out = b""
+        try:
+            if progress is not None and proc.stdout is not None:
+                _follow_progress(proc, progress, timeout)
+                proc.wait(timeout=timeout)
+            else:
+                out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(proc)
+            proc.wait()
+            err.seek(0)
+            raise FFmpegError(
+                f"{what}: gave up after {timeout:.0f} s",
+                cmd=cmd,
+                stderr=err.read().decode("utf-8", "replace"),
+                code="timeout",
+                subject=subject,
+            ) from exc
+        except BaseException:
+            _kill_group(proc)
+            proc.wait()
+            raise
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise FFmpegError(f"{what} failed (exit {proc.returncode})", cmd=cmd, stderr=stderr,
+                          returncode=proc.returncode, subject=subject)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out or b"", stderr.encode())
+
+
+def _follow_progress(proc: subprocess.Popen[bytes], progress: ProgressCallback,
+                     timeout: float) -> None:
+    """Read ``-progress pipe:1`` key=value lines and report output seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        line = raw.decode("ascii", "replace").strip()
+        if line.startswith("out_time_us=") or line.startswith("out_time_ms="):
+            value = line.split("=", 1)[1]
+            if value.isdigit():
+                progress(int(value) / 1_000_000)
+
+
+def ffprobe_json(path: Path, *, timeout: float = 30, untrusted: bool = True,
+                 count_frames: bool = False) -> dict[str, object]:
+    """Probe a file with ffprobe and return its JSON (format + streams)."""
+    args = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+    if count_frames:
+        args += ["-count_packets"]
+    if untrusted:
+        inp = untrusted_input(path)
+    else:
+        inp = trusted_input(path)
+    result = run([*args, *inp], timeout=timeout, what="probe", subject=str(path),
+                 tool=FFPROBE, capture_stdout=True)
+    try:
+        data = json.loads(result.stdout.decode("utf-8", "replace") or "{}")
+    except json.JSONDecodeError as exc:
+        raise MediaError("ffprobe returned unreadable output", code="unreadable",
+                         subject=str(path)) from exc
+    if not isinstance(data, dict):
+        raise MediaError("ffprobe returned unreadable output", code="unreadable",
+                         subject=str(path))
+    return data
+
+
+def require_tools() -> None:
+    """Fail early, with what to install, when ffmpeg or ffprobe is missing."""
+    missing = [t for t in (FFMPEG, FFPROBE) if shutil.which(t) is None]
+    if missing:
+        raise MediaError(
+            f"{' and '.join(missing)} not found on PATH; install ffmpeg "
+            "(Debian/Ubuntu: sudo apt-get install ffmpeg)",
+            code="ffmpeg_missing",
+        )
