@@ -145,7 +145,7 @@ def run(
     cmd += list(args)
     with tempfile.TemporaryFile() as err:
         try:
-            proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+            proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE if (progress or capture_stdout) else subprocess.DEVNULL,
@@ -210,10 +210,7 @@ def ffprobe_json(path: Path, *, timeout: float = 30, untrusted: bool = True,
     args = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
     if count_frames:
         args += ["-count_packets"]
-    if untrusted:
-        inp = untrusted_input(path)
-    else:
-        inp = trusted_input(path)
+    inp = untrusted_input(path) if untrusted else trusted_input(path)
     result = run([*args, *inp], timeout=timeout, what="probe", subject=str(path),
                  tool=FFPROBE, capture_stdout=True)
     try:

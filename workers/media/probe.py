@@ -122,13 +122,13 @@ def _rotation(stream: dict[str, Any]) -> int:
     for side in stream.get("side_data_list") or []:
         if "rotation" in side:
             try:
-                return int(round(-float(side["rotation"]))) % 360
+                return round(-float(side["rotation"])) % 360
             except (TypeError, ValueError):
                 continue
     tag = (stream.get("tags") or {}).get("rotate")
     if tag is not None:
         try:
-            return int(round(float(tag))) % 360
+            return round(float(tag)) % 360
         except ValueError:
             return 0
     return 0
