@@ -1,0 +1,1 @@
+"""Clips: staff upload with consent records, review (play, approve/reject, trim, text, timing)."""

@@ -1,0 +1,7 @@
+"""HTTP routes for compiles (start, progress, downloads)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
