@@ -1,0 +1,1 @@
+"""The leader's link pages: open an invite, consent, record, upload, see status, withdraw."""

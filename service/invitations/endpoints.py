@@ -1,0 +1,5 @@
+"""HTTP routes of the leader's link pages (`/i/<token>`)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTTP routes of the tus upload server (`/uploads/`)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
