@@ -79,12 +79,81 @@ def sniff_container(path: Path) -> Container:
     if head.startswith(_EBML_MAGIC):
         return Container("matroska")
     if len(head) >= 8 and head[4:8] in _MOV_BOXES:
+        if _mov_has_external_refs(path):
+            raise UnsafeInputError(
+                "the movie's data references name other files (an external dref); "
+                "it was not opened", subject=str(path))
         return Container("mov")
     raise MediaError(
         "not a video file Chorus can read (expected MP4, MOV or WebM)",
         code="not_media",
         subject=str(path),
     )
+
+
+_DREF_PATH = (b"moov", b"trak", b"mdia", b"minf", b"dinf", b"dref")
+_MAX_MOOV = 64 * 1024 * 1024
+
+
+def _boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The boxes in ``data`` as (type, payload); stops at the first malformed header."""
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        kind, start = data[pos + 4:pos + 8], pos + 8
+        if size == 1 and pos + 16 <= len(data):
+            size, start = int.from_bytes(data[pos + 8:pos + 16], "big"), pos + 16
+        elif size == 0:
+            size = len(data) - pos
+        if size < start - pos or pos + size > len(data):
+            break
+        out.append((kind, data[start:pos + size]))
+        pos += size
+    return out
+
+
+def _external_dref(payload: bytes, depth: int = 1) -> bool:
+    """True if a ``dref`` under this box has an entry without the self-contained flag."""
+    for kind, body in _boxes(payload):
+        if kind != _DREF_PATH[depth]:
+            continue
+        if kind == b"dref":
+            # full box: version+flags (4), entry count (4), then entries (each a full box)
+            for _entry_kind, entry in _boxes(body[8:]):
+                if len(entry) < 4 or not entry[3] & 1:
+                    return True
+        elif _external_dref(body, depth + 1):
+            return True
+    return False
+
+
+def _mov_has_external_refs(path: Path) -> bool:
+    """Does any track of this MP4/MOV keep its samples in another file (or a URL)?
+
+    ffmpeg's ``-enable_drefs 0`` stops it opening such a file but still lists the track, so
+    a clip whose picture or sound lives elsewhere would pass the probe and fail (or worse)
+    later: it is refused here, by reading the box headers and the ``moov`` box only.
+    """
+    with open(path, "rb") as fh:
+        size_total = os.fstat(fh.fileno()).st_size
+        pos = 0
+        while pos + 8 <= size_total:
+            fh.seek(pos)
+            header = fh.read(16)
+            size, kind, start = int.from_bytes(header[:4], "big"), header[4:8], pos + 8
+            if size == 1 and len(header) == 16:
+                size, start = int.from_bytes(header[8:16], "big"), pos + 16
+            elif size == 0:
+                size = size_total - pos
+            if size < start - pos:
+                return False  # malformed; ffmpeg will refuse it on its own
+            if kind == b"moov":
+                if size > _MAX_MOOV:
+                    return True  # refuse rather than read an absurd index
+                fh.seek(start)
+                return _external_dref(fh.read(size - (start - pos)))
+            pos += size
+    return False
 
 
 def untrusted_input(path: Path, *, seek: float | None = None,
@@ -137,9 +206,9 @@ def run(
     never block on a full pipe.
     """
     binary = shutil.which(tool) or tool
-    cmd = [binary, "-nostdin", "-hide_banner", "-nostats"]
-    if tool == FFMPEG:
-        cmd += ["-loglevel", "info"]
+    cmd = [binary, "-hide_banner"]
+    if tool == FFMPEG:  # ffprobe knows neither -nostdin nor -nostats (stdin is /dev/null)
+        cmd += ["-nostdin", "-nostats", "-loglevel", "info"]
         if progress is not None:
             cmd += ["-progress", "pipe:1"]
     cmd += list(args)
