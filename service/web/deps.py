@@ -1,0 +1,97 @@
+"""FastAPI dependencies shared by every router: database session, settings, staff user.
+
+``DbSession`` is the request's one unit of work: it commits once after the handler returns
+without an error (before the response is sent) and rolls back otherwise; handlers and
+services only flush. ``ViewerUser``/``EditorUser``/``AdminUser`` authenticate the staff
+member from the session cookie, enforce the role, and for every unsafe method (POST, PUT,
+PATCH, DELETE) check the CSRF token (form field ``csrf_token`` or header ``X-CSRF-Token``):
+using one of them makes a route both role-checked and CSRF-protected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from service.auth.service import load_session
+from service.db import transaction
+from service.models import User
+from service.security import CSRF_FIELD, CSRF_HEADER, check_csrf
+from service.settings import Settings
+from service.web.errors import CsrfError, Forbidden, NotAuthenticated
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """The request's session; see :func:`service.db.transaction` for commit/rollback."""
+    with transaction(request.app.state.sessionmaker) as session:
+        yield session
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def submitted_csrf(request: Request) -> str | None:
+    """The CSRF token the client sent: header first, else the form field (unsafe methods)."""
+    if request.method in SAFE_METHODS:
+        return None
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(FORM_TYPES):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def current_user(
+    request: Request,
+    db: DbSession,
+    csrf: Annotated[str | None, Depends(submitted_csrf)],
+) -> User:
+    """The signed-in staff member; 401 if none, 403 if an unsafe request lacks its CSRF token."""
+    settings: Settings = request.app.state.settings
+    row = load_session(db, request.cookies.get(settings.session_cookie_name))
+    if row is None:
+        raise NotAuthenticated("Please sign in to continue.")
+    request.state.user = row.user
+    request.state.csrf_token = row.csrf_token
+    if request.method not in SAFE_METHODS and not check_csrf(row.csrf_token, csrf, None):
+        raise CsrfError(
+            "This request was refused because its security token (CSRF) was missing or wrong. "
+            "Reload the page and try again."
+        )
+    return row.user
+
+
+def require_role(minimum: str) -> Callable[..., User]:
+    """A dependency that lets in staff whose role is at least ``minimum``."""
+    if minimum not in ROLE_RANK:
+        raise ValueError(f"unknown role {minimum!r}")
+
+    def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        if ROLE_RANK.get(user.role, -1) < ROLE_RANK[minimum]:
+            raise Forbidden(f"This needs the {minimum} role; you are signed in as {user.role}.")
+        return user
+
+    dependency.__name__ = f"require_{minimum}"
+    return dependency
+
+
+ViewerUser = Annotated[User, Depends(require_role("viewer"))]
+EditorUser = Annotated[User, Depends(require_role("editor"))]
+AdminUser = Annotated[User, Depends(require_role("admin"))]
