@@ -1,0 +1,115 @@
+"""Queries about clips, always scoped to an organisation where a person is asking.
+
+:func:`compilable_clips` is the one definition of "may be compiled": approved, and with a
+consent record that has not been withdrawn. The compile stage calls it when it starts work, so
+the rule holds whatever the pages do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Exists, and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from service.models import Campaign, Clip, Consent
+
+
+def consent_exists_clause() -> Exists:
+    """SQL: the clip has a non-withdrawn consent, given for the clip or through its invite.
+
+    Consent through a link is given before recording (the row names the invite); the leader
+    side links it to the clip on submit. Either way it must not be withdrawn.
+    """
+    return exists(
+        select(Consent.id).where(
+            Consent.withdrawn_at.is_(None),
+            Consent.campaign_id == Clip.campaign_id,
+            or_(
+                Consent.clip_id == Clip.id,
+                and_(
+                    Consent.clip_id.is_(None),
+                    Clip.invite_id.is_not(None),
+                    Consent.invite_id == Clip.invite_id,
+                ),
+            ),
+        )
+    )
+
+
+def withdrawn_clause() -> Exists:
+    """SQL: some consent for the clip (or its invite) has been withdrawn."""
+    return exists(
+        select(Consent.id).where(
+            Consent.withdrawn_at.is_not(None),
+            Consent.campaign_id == Clip.campaign_id,
+            or_(
+                Consent.clip_id == Clip.id,
+                and_(Clip.invite_id.is_not(None), Consent.invite_id == Clip.invite_id),
+            ),
+        )
+    )
+
+
+def compilable_clips(session: Session, campaign_id: str) -> Sequence[Clip]:
+    """Approved clips of the campaign with valid consent, in a stable order.
+
+    A withdrawal anywhere (for the clip or its invite) wins over an earlier agreement: a
+    person who took consent back is never compiled.
+    """
+    stmt = (
+        select(Clip)
+        .where(
+            Clip.campaign_id == campaign_id,
+            Clip.status == "approved",
+            consent_exists_clause(),
+            ~withdrawn_clause(),
+        )
+        .order_by(Clip.language, Clip.created_at, Clip.id)
+    )
+    return session.scalars(stmt).all()
+
+
+def has_valid_consent(session: Session, clip: Clip) -> bool:
+    """Whether this one clip has a consent that allows compiling it."""
+    stmt = select(Clip.id).where(
+        Clip.id == clip.id, consent_exists_clause(), ~withdrawn_clause()
+    )
+    return session.scalar(stmt) is not None
+
+
+def get_clip(session: Session, organisation_id: str, clip_id: str) -> Clip | None:
+    """The clip if it belongs to a campaign of the organisation, else ``None``."""
+    stmt = (
+        select(Clip)
+        .join(Campaign, Campaign.id == Clip.campaign_id)
+        .where(Clip.id == clip_id, Campaign.organisation_id == organisation_id)
+    )
+    return session.scalar(stmt)
+
+
+def get_campaign(session: Session, organisation_id: str, campaign_id: str) -> Campaign | None:
+    """The campaign if it belongs to the organisation."""
+    stmt = select(Campaign).where(
+        Campaign.id == campaign_id, Campaign.organisation_id == organisation_id
+    )
+    return session.scalar(stmt)
+
+
+def campaign_clips(session: Session, campaign_id: str) -> Sequence[Clip]:
+    """Every clip of a campaign, newest first within each language."""
+    stmt = (
+        select(Clip)
+        .where(Clip.campaign_id == campaign_id)
+        .order_by(Clip.language, Clip.created_at.desc())
+    )
+    return session.scalars(stmt).all()
+
+
+def consents_for(session: Session, clip: Clip) -> Sequence[Consent]:
+    """Every consent record that concerns the clip (directly or through its invite)."""
+    cond = Consent.clip_id == clip.id
+    if clip.invite_id:
+        cond = or_(cond, and_(Consent.clip_id.is_(None), Consent.invite_id == clip.invite_id))
+    stmt = select(Consent).where(cond).order_by(Consent.agreed_at)
+    return session.scalars(stmt).all()
