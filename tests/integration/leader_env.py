@@ -39,8 +39,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 MESSAGE = {
     "en": ["Get your flu vaccine this winter.", "It is free for people over sixty-five."],
-    "ur": ["اس سردی میں فلو کی ویکسین لگوائیں۔", "پینسٹھ سال سے زیادہ عمر کے لوگوں کے لیے یہ مفت ہے۔"],
-    "pl": ["Zaszczep się przeciw grypie tej zimy.", "Dla osób po sześćdziesiątce piątce jest bezpłatna."],
+    "ur": ["اس سردی میں فلو کی ویکسین لگوائیں۔",
+           "پینسٹھ سال سے زیادہ عمر کے لوگوں کے لیے یہ مفت ہے۔"],
+    "pl": ["Zaszczep się przeciw grypie tej zimy.",
+           "Dla osób po sześćdziesiątce piątce jest bezpłatna."],
 }
 
 
