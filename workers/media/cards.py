@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 from workers.media.errors import MediaError
-from workers.media.fonts import font_for, text_direction
+from workers.media.fonts import dominant_script, font_for, text_direction
 from workers.media.style import Brand, Frame, rgb
 from workers.media.text import RGBA, LineFitter, TextBlock, render_lines
 
@@ -266,6 +266,11 @@ def render_lower_third(
     gap_y = round(s * 0.008)
     room_w = frame.safe_width
     room_h = caption_zone_top(frame) - round(s * 0.02) - frame.margin_y
+    native_script = dominant_script(language_native)
+
+    def same(text: str) -> str | None:
+        """The clip's language for text in its script (an Urdu name gets Nastaliq)."""
+        return language if dominant_script(text) == native_script else None
 
     scale = 1.0
     for _attempt in range(12):
@@ -279,9 +284,9 @@ def render_lower_third(
         title = _row(runs[::-1] if rtl else runs, round(big * 0.25))
         rows = [title]
         if speaker.strip():
-            rows.append(_run(speaker.strip(), None, mid, text_fill, bold=True))
+            rows.append(_run(speaker.strip(), same(speaker), mid, text_fill, bold=True))
         if role.strip():
-            rows.append(_run(role.strip(), None, small, (*text_fill[:3], 220)))
+            rows.append(_run(role.strip(), same(role), small, (*text_fill[:3], 220)))
         width = max(r.image.width for r in rows) + 2 * pad + bar
         height = sum(r.image.height for r in rows) + gap_y * (len(rows) - 1) + 2 * pad
         if width <= room_w and height <= room_h:
