@@ -10,6 +10,7 @@ different pixels (so the test fails if raqm silently stops shaping).
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
 import time
 import unicodedata
@@ -71,6 +72,8 @@ def _ocr_image(png: Path, scale: float) -> Image.Image:
 
 @pytest.fixture(scope="module", autouse=True)
 def _tesseract_present() -> None:
+    # One OpenMP thread: on a busy 2-core machine Tesseract's threads only fight each other.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     assert shutil.which("tesseract"), "tesseract-ocr is required (apt-get install tesseract-ocr)"
 
 
