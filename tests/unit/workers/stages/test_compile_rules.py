@@ -1,0 +1,163 @@
+"""Compile stage rules without rendering: consent enforced, claims exclusive, plan from rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from service.db import unit_of_work
+from service.models import Compile, CompileClip, Consent, utcnow
+from tests.fixtures import service_rows as rows
+from tests.fixtures.service_env import Env, env  # noqa: F401
+from workers.stages import compile as stage
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Path:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"placeholder")
+    return path
+
+
+def _compile(s, camp) -> Compile:
+    row = Compile(campaign_id=camp.id, formats=["landscape"], status="queued")
+    s.add(row)
+    s.flush()
+    return row
+
+
+def test_only_approved_clips_with_live_consent_are_planned(env: Env, fake: Path) -> None:
+    with unit_of_work(env.settings) as s:
+        org = rows.organisation(s)
+        camp = rows.campaign(s, org)
+        ok = rows.clip(s, env.store, camp, fake)
+        rows.clip(s, env.store, camp, fake, consent=False)
+        rows.clip(s, env.store, camp, fake, withdrawn=True)
+        rows.clip(s, env.store, camp, fake, status="ready")
+        rows.clip(s, env.store, camp, fake, status="rejected")
+        comp = _compile(s, camp)
+    with unit_of_work(env.settings) as s:
+        plan, problems = stage.load_plan(s, comp.id)
+    assert problems == []
+    assert [c.clip_id for c in plan.clips] == [ok.id]
+    with unit_of_work(env.settings) as s:
+        ccs = s.query(CompileClip).filter_by(compile_id=comp.id).all()
+        assert [cc.clip_id for cc in ccs] == [ok.id]
+
+
+def test_withdrawal_after_the_compile_was_requested_skips_the_clip(env: Env, fake: Path) -> None:
+    with unit_of_work(env.settings) as s:
+        org = rows.organisation(s)
+        camp = rows.campaign(s, org)
+        keep = rows.clip(s, env.store, camp, fake)
+        gone = rows.clip(s, env.store, camp, fake)
+        comp = _compile(s, camp)
+    with unit_of_work(env.settings) as s:
+        stage.load_plan(s, comp.id)
+    with unit_of_work(env.settings) as s:  # the person withdraws before the stage runs again
+        for consent in s.query(Consent).filter_by(clip_id=gone.id):
+            consent.withdrawn_at = utcnow()
+    with unit_of_work(env.settings) as s:
+        plan, _ = stage.load_plan(s, comp.id)
+        assert [c.clip_id for c in plan.clips] == [keep.id]
+        skipped = s.query(CompileClip).filter_by(compile_id=comp.id, clip_id=gone.id).one()
+        assert (skipped.status, skipped.error_code) == ("skipped", "no_consent")
+
+
+def test_consent_through_the_invite_counts_and_its_withdrawal_wins(env: Env, fake: Path) -> None:
+    from service.models import Invite
+
+    with unit_of_work(env.settings) as s:
+        org = rows.organisation(s)
+        camp = rows.campaign(s, org)
+        lead = rows.leader(s, org, "ur")
+        invite = Invite(campaign_id=camp.id, leader_id=lead.id, token_hash="a" * 64,
+                        expires_at=utcnow() + timedelta(days=1), language="ur")
+        s.add(invite)
+        s.flush()
+        clip = rows.clip(s, env.store, camp, fake, language="ur", consent=False, lead=lead)
+        clip.invite_id = invite.id
+        consent = Consent(invite_id=invite.id, leader_id=lead.id, campaign_id=camp.id,
+                          wording_version="v1", wording_language="ur", channels=["all"],
+                          shows_role_agreed=True, method="link")
+        s.add(consent)
+        comp = _compile(s, camp)
+    with unit_of_work(env.settings) as s:
+        plan, _ = stage.load_plan(s, comp.id)
+        assert [c.clip_id for c in plan.clips] == [clip.id]
+        assert plan.clips[0].sentences == rows.URDU  # the approved translation is its text
+        assert plan.clips[0].speaker == "Imam Yusuf"
+        s.get(Consent, consent.id).withdrawn_at = utcnow()
+    with unit_of_work(env.settings) as s, pytest.raises(stage.CompileRefused) as err:
+        stage.load_plan(s, comp.id)
+    assert err.value.code == "no_clips"
+
+
+def test_a_compile_with_no_consented_clip_fails_with_a_code(env: Env, fake: Path) -> None:
+    with unit_of_work(env.settings) as s:
+        org = rows.organisation(s)
+        camp = rows.campaign(s, org)
+        rows.clip(s, env.store, camp, fake, consent=False)
+        comp = _compile(s, camp)
+    assert stage.run(comp.id, env.settings) == "failed"
+    with unit_of_work(env.settings) as s:
+        row = s.get(Compile, comp.id)
+        assert (row.status, row.error_code) == ("failed", "no_clips")
+
+
+def test_missing_translation_refuses_the_compile(env: Env, fake: Path) -> None:
+    with unit_of_work(env.settings) as s:
+        org = rows.organisation(s)
+        camp = rows.campaign(s, org, translation_language="pl")  # no Polish translations
+        rows.clip(s, env.store, camp, fake)
+        comp = _compile(s, camp)
+    assert stage.run(comp.id, env.settings) == "failed"
+    with unit_of_work(env.settings) as s:
+        assert s.get(Compile, comp.id).error_code == "translation_missing"
+
+
+def test_claim_is_exclusive_and_a_lapsed_lease_can_be_taken(env: Env, fake: Path) -> None:
+    with unit_of_work(env.settings) as s:
+        org = rows.organisation(s)
+        comp = _compile(s, rows.campaign(s, org))
+    with unit_of_work(env.settings) as s:
+        assert stage.claim(s, comp.id) is True
+    with unit_of_work(env.settings) as s:
+        assert stage.claim(s, comp.id) is False  # running, fresh heartbeat: someone has it
+        s.get(Compile, comp.id).heartbeat_at = utcnow() - timedelta(hours=1)
+    with unit_of_work(env.settings) as s:
+        assert stage.claim(s, comp.id) is True
+        assert s.get(Compile, comp.id).attempts == 2
+    with unit_of_work(env.settings) as s:
+        s.get(Compile, comp.id).status = "done"
+    with unit_of_work(env.settings) as s:
+        assert stage.claim(s, comp.id) is False  # done stays done: a second run is a no-op
+    assert stage.run(comp.id, env.settings) is None
+
+
+def test_manual_cues_become_an_srt_in_original_seconds(tmp_path: Path) -> None:
+    from workers.media.captions import parse_subtitles
+
+    plan = stage.ClipPlan(clip_id="c", index=1, original_key="k", original_filename="a.mp4",
+                          language="en", language_name=None, speaker="S", role="R",
+                          sentences=rows.SCRIPT, trim=(0.5, 4.0),
+                          cues=((0.6, 1.5), (1.6, 2.5)))
+    entries = parse_subtitles(stage.write_cue_srt(plan, tmp_path / "c.srt"))
+    assert [(e.start, e.end) for e in entries] == [(0.6, 1.5), (1.6, 2.5)]
+    assert entries[0].text == "Stay at home."
+    assert entries[1].text == "Protect the NHS. Save lives."  # extra sentences join the last
+
+
+def test_progress_maps_engine_events_to_clips() -> None:
+    state = stage.ProgressState(formats=2, index_to_clip={1: "a", 2: "b"})
+    state.on_event({"item": "prepare:1", "fraction": 1.0, "overall": 0.1})
+    state.on_event({"item": "clip1:landscape", "fraction": 1.0, "overall": 0.5})
+    state.on_event({"item": "clip1:portrait", "fraction": 0.5, "overall": 0.6})
+    per = state.per_clip()
+    assert per["a"] == pytest.approx(0.2 + 0.8 * 0.75)
+    assert per["b"] == 0.0
+    assert 0.5 < state.overall < 0.6
+    state.on_event({"item": "prepare:2", "fraction": 1.0, "overall": 0.2})
+    assert state.overall > 0.5  # overall never goes back
