@@ -115,7 +115,7 @@ def test_compile_end_to_end_through_the_in_process_broker(settings, clips) -> No
     with store.open(f"compiles/{comp.id}/report.json") as fh:
         report = json.load(fh)
     assert {c["language"] for c in report["clips"]} == {"en", "ur"}
-    ur_cues = [c for c in report["clips"] if c["language"] == "ur"][0]["cues"]["landscape"]
+    ur_cues = next(c for c in report["clips"] if c["language"] == "ur")["cues"]["landscape"]
     assert any("گھر" in " ".join(cue["native"]) for cue in ur_cues)
     with unit_of_work(settings) as s:
         ccs = s.query(CompileClip).filter_by(compile_id=comp.id).all()

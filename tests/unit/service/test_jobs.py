@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +13,13 @@ from service import jobs, queue
 from service.db import unit_of_work
 from service.models import Compile, utcnow
 from tests.fixtures import service_rows as rows
-from tests.fixtures.service_env import Env, env  # noqa: F401
+from tests.fixtures.service_env import Env, service_env
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    with service_env(tmp_path) as built:
+        yield built
 
 
 def _messages(env: Env, queue_name: str) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,8 +11,14 @@ import pytest
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, Consent, utcnow
 from tests.fixtures import service_rows as rows
-from tests.fixtures.service_env import Env, env  # noqa: F401
+from tests.fixtures.service_env import Env, service_env
 from workers.stages import compile as stage
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    with service_env(tmp_path) as built:
+        yield built
 
 
 @pytest.fixture

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from service.db import unit_of_work
 from service.models import Clip
 from tests.fixtures import service_rows as rows
 from tests.fixtures.media import make_clip, not_media
-from tests.fixtures.service_env import Env, env  # noqa: F401
+from tests.fixtures.service_env import Env, service_env
 from workers.stages import probe as stage
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    with service_env(tmp_path) as built:
+        yield built
 
 
 def test_probe_marks_a_good_clip_ready_and_is_idempotent(env: Env, media_dir: Path) -> None:
