@@ -13,6 +13,7 @@ Decoding goes through the one ffmpeg wrapper; :func:`read_wav` only ever reads W
 
 from __future__ import annotations
 
+import itertools
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,7 +239,7 @@ def is_silent(samples: FloatArray, rate: int) -> bool:
 
 def pauses(regions: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The gaps between consecutive speech regions (where a caption may change)."""
-    return [(a[1], b[0]) for a, b in zip(regions, regions[1:], strict=False) if b[0] > a[1]]
+    return [(a[1], b[0]) for a, b in itertools.pairwise(regions) if b[0] > a[1]]
 
 
 @dataclass(frozen=True)
