@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.invitations import repository
 from service.models import Clip, Consent, Invite, Leader, TusUpload, utcnow
-from service.security import hash_token
+from service.security import RateLimiter, hash_token
 from service.uploads.service import add_completion_hook
 
 #: The version of the consent wording (the gettext strings in templates/leader/consent.html).
@@ -139,3 +139,14 @@ def status_for(session: Session, invite: Invite) -> Status:
 
 
 add_completion_hook(link_consent_to_clip)
+
+
+_limiters: dict[int, RateLimiter] = {}
+
+
+def guess_limiter(per_minute: int) -> RateLimiter:
+    """The process-wide limiter of failed link look-ups per client IP (against guessing)."""
+    limiter = _limiters.get(per_minute)
+    if limiter is None:
+        limiter = _limiters[per_minute] = RateLimiter(per_minute)
+    return limiter
