@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 
 def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,8 +40,138 @@ def _run_compile(args: argparse.Namespace) -> int:
     return run_compile_command(args)
 
 
+def _add_migrate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "migrate",
+        help="bring the database schema up to date (alembic upgrade head)",
+        description="Apply every database migration to CHORUS_DATABASE_URL.",
+    )
+    p.add_argument("--revision", default="head", help="target revision (default: head)")
+    p.set_defaults(func=_run_migrate)
+
+
+def _run_migrate(args: argparse.Namespace) -> int:
+    from service.migrations import upgrade
+    from service.settings import get_settings
+
+    settings = get_settings()
+    upgrade(settings, args.revision)
+    print(f"database is at {args.revision}: {_redacted(settings.database_url)}")
+    return 0
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the web service (and the in-process workers on the embedded default)",
+        description="Serve Chorus over HTTP. Put a TLS reverse proxy in front of it and set "
+                    "CHORUS_PUBLIC_URL=https://...: phones only allow the camera on HTTPS.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--no-migrate", action="store_true",
+                   help="do not migrate a SQLite database on start")
+    p.add_argument("--proxy-headers", action="store_true",
+                   help="trust X-Forwarded-* from the reverse proxy (client IP for limits)")
+    p.set_defaults(func=_run_serve)
+
+
+def start_background_workers(settings: Any) -> Any:
+    """Start the in-process workers if ``service.jobs`` provides them (S3's hook)."""
+    from service import jobs
+
+    start = getattr(jobs, "start_embedded_workers", None)
+    return start(settings) if start is not None else None
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.migrations import upgrade
+    from service.settings import get_settings
+    from service.web.app import create_app
+
+    settings = get_settings()
+    settings.check_production()
+    if settings.is_sqlite and not args.no_migrate:
+        upgrade(settings)
+    app = create_app(settings)
+    workers = start_background_workers(settings)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, proxy_headers=args.proxy_headers,
+                    forwarded_allow_ips="*" if args.proxy_headers else None,
+                    server_header=False)
+    finally:
+        if workers is not None:
+            workers.stop()
+    return 0
+
+
+def _add_user(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("user", help="staff accounts")
+    user_sub = p.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser(
+        "add",
+        help="create a staff account (and its organisation if it is new)",
+        description="Create a staff account. The password is read from --password-stdin, "
+                    "else from CHORUS_PASSWORD, else asked for (twice) on the terminal.",
+    )
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=["admin", "editor", "viewer"], default="admin")
+    add.add_argument("--organisation", required=True,
+                     help="organisation name (created if there is none by that name)")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    add.set_defaults(func=_run_user_add)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+    import os
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    from_env = os.environ.get("CHORUS_PASSWORD")
+    if from_env:
+        return from_env
+    if not sys.stdin.isatty():
+        raise SystemExit("no password: use --password-stdin, CHORUS_PASSWORD, or a terminal")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise SystemExit("the passwords differ; nothing was created")
+    return first
+
+
+def _run_user_add(args: argparse.Namespace) -> int:
+    from service.db import unit_of_work
+    from service.organisations.service import AccountError, add_user, get_or_create_organisation
+    from service.settings import get_settings
+
+    password = _read_password(args)
+    settings = get_settings()
+    try:
+        with unit_of_work(settings) as db:
+            organisation, created = get_or_create_organisation(db, args.organisation)
+            user = add_user(db, organisation, email=args.email, name=args.name,
+                            role=args.role, password=password)
+            summary = (f"created {user.role} {user.email} in "
+                       f"{'new ' if created else ''}organisation '{organisation.name}'")
+    except AccountError as exc:
+        print(f"chorus user add: {exc}; nothing was created", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-REGISTRARS: list[Registrar] = [_add_compile]
+REGISTRARS: list[Registrar] = [_add_compile, _add_migrate, _add_serve, _add_user]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,12 +15,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from service.auth.service import load_session
 from service.db import transaction
 from service.models import User
 from service.security import CSRF_FIELD, CSRF_HEADER, check_csrf
 from service.settings import Settings
+from service.storage import ObjectStore, get_store
 from service.web.errors import CsrfError, Forbidden, NotAuthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -95,3 +97,22 @@ def require_role(minimum: str) -> Callable[..., User]:
 ViewerUser = Annotated[User, Depends(require_role("viewer"))]
 EditorUser = Annotated[User, Depends(require_role("editor"))]
 AdminUser = Annotated[User, Depends(require_role("admin"))]
+
+
+def get_object_store(request: Request) -> ObjectStore:
+    """The app's object store (local disk or S3, from settings), made once per app."""
+    store: ObjectStore | None = getattr(request.app.state, "object_store", None)
+    if store is None:
+        store = request.app.state.object_store = get_store(request.app.state.settings)
+    return store
+
+
+Store = Annotated[ObjectStore, Depends(get_object_store)]
+
+
+async def get_form(request: Request) -> FormData:
+    """The submitted form (parsed once; Starlette caches it for the CSRF check too)."""
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(get_form)]

@@ -29,18 +29,7 @@ document.addEventListener("submit", function (event) {
   if (question && !window.confirm(question)) event.preventDefault();
 });
 
-// Sentence list editor: "add sentence" button appends an empty row (works without JS too).
-document.addEventListener("click", function (event) {
-  var button = event.target.closest("[data-add-row]");
-  if (!button) return;
-  var list = document.getElementById(button.getAttribute("data-add-row"));
-  var template = list && list.querySelector("[data-row-template]");
-  if (!template) return;
-  var row = template.cloneNode(true);
-  row.removeAttribute("data-row-template");
-  row.hidden = false;
-  row.querySelectorAll("input, textarea").forEach(function (el) { el.value = ""; el.disabled = false; });
-  list.insertBefore(row, template);
-  var field = row.querySelector("input, textarea");
-  if (field) field.focus();
+// Colour swatches: CSP forbids style attributes in markup, so set them from data-colour.
+document.querySelectorAll("[data-colour]").forEach(function (el) {
+  el.style.backgroundColor = el.getAttribute("data-colour");
 });
