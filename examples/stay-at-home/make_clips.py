@@ -110,7 +110,7 @@ def make_logo(out: Path, background: str = "#1d3557", accent: str = "#f1c40f") -
 
 
 def _one(voice: Voice, fmt: tuple[str, dict[str, Any]], out: Path, height: int) -> Path:
-    suffix, spec = fmt
+    _suffix, spec = fmt
     spec = dict(spec)
     width = height * 16 // 9 // 2 * 2
     text = " ".join(voice.text)

@@ -114,6 +114,7 @@ class CampaignError(MediaError):
     code = "invalid_campaign"
 
     def __init__(self, path: Path, problems: list[CampaignProblem]):
+        problems = sorted(problems, key=lambda p: p.line or 0)  # stable: file order
         self.problems = problems
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         lines = "\n".join(f"  - {p}" for p in problems)
@@ -262,8 +263,9 @@ class _Checker:
             return None
         return value
 
-    def existing_file(self, mapping: LineDict, key: str, what: str) -> Path | None:
-        rel = self.text(mapping, key, what)
+    def existing_file(self, mapping: LineDict, key: str, what: str,
+                      owner: str = "the clip") -> Path | None:
+        rel = self.text(mapping, key, owner)
         if rel is None:
             return None
         path = (self.base / rel).resolve() if not Path(rel).is_absolute() else Path(rel)
@@ -505,6 +507,8 @@ def _clip(c: _Checker, clips: LineList, i: int, source: str | None,
     elif has_catalog:
         if script is not None:
             sentences = c.catalog(entry, "catalog", script, language)
+        else:
+            c.existing_file(entry, "catalog", "catalog")
     elif (language is not None and source is not None and script is not None
           and languages.base_language(language) == languages.base_language(source)):
         sentences = script  # a clip in the source language says the script itself
