@@ -170,8 +170,38 @@ def _run_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="create a demo campaign (sample clips, translations, an invite link), then serve",
+        description="Create (idempotently) a demo organisation, admin, campaign, leaders and "
+                    "sample clips on the embedded default, print the sign-in and one invite "
+                    "link, then run `chorus serve`.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--no-serve", action="store_true", help="only create the demo data")
+    p.set_defaults(func=_run_demo, no_migrate=False, proxy_headers=False)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from service.demo import seed
+    from service.migrations import upgrade
+    from service.settings import get_settings
+
+    settings = get_settings()
+    upgrade(settings)
+    info = seed(settings)
+    print(f"\nChorus demo ready.\n  sign in:  {settings.public_url_base}/login\n"
+          f"  email:    {info['email']}\n  password: {info['password']}\n"
+          f"  campaign: {info['campaign']}\n  Urdu leader's invite link: {info['invite']}\n")
+    if args.no_serve:
+        return 0
+    return _run_serve(args)
+
+
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-REGISTRARS: list[Registrar] = [_add_compile, _add_migrate, _add_serve, _add_user]
+REGISTRARS: list[Registrar] = [_add_compile, _add_migrate, _add_serve, _add_user, _add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
