@@ -11,6 +11,7 @@ using one of them makes a route both role-checked and CSRF-protected.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,6 +25,17 @@ from service.security import CSRF_FIELD, CSRF_HEADER, check_csrf
 from service.settings import Settings
 from service.storage import ObjectStore, get_store
 from service.web.errors import CsrfError, Forbidden, NotAuthenticated
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    """Who is signed in, as plain values (safe to use after the session has closed)."""
+
+    id: str
+    name: str
+    email: str
+    role: str
+    organisation_id: str
+
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
@@ -70,7 +82,10 @@ def current_user(
     row = load_session(db, request.cookies.get(settings.session_cookie_name))
     if row is None:
         raise NotAuthenticated("Please sign in to continue.")
-    request.state.user = row.user
+    # Templates (also error pages rendered after a rollback) get a plain snapshot, not the
+    # ORM object, which would be expired once the session is rolled back.
+    request.state.user = StaffIdentity(row.user.id, row.user.name, row.user.email,
+                                       row.user.role, row.user.organisation_id)
     request.state.csrf_token = row.csrf_token
     if request.method not in SAFE_METHODS and not check_csrf(row.csrf_token, csrf, None):
         raise CsrfError(
