@@ -17,6 +17,7 @@ import functools
 import gettext as gettext_module
 import io
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,15 +132,27 @@ def catalog_path(locale: str) -> Path:
     return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+_HEADER_LINE = re.compile(r'^"([A-Za-z][A-Za-z0-9-]*): (.*)\\n"$')
+
+
 @functools.cache
 def catalog_headers(locale: str) -> dict[str, str]:
-    """The catalog's header fields (e.g. `X-Reviewed-By`, `X-Consent-Reviewed`)."""
+    """The catalog's header fields (e.g. `X-Reviewed-By`, `X-Consent-Reviewed`).
+
+    Read from the file itself: Babel keeps only the standard fields when it parses one.
+    """
     path = catalog_path(locale)
     if not path.exists():
         return {}
-    with path.open("rb") as fh:
-        catalog = read_po(fh, locale=locale.replace("-", "_"))
-    return {str(k): str(v) for k, v in catalog.mime_headers}
+    headers: dict[str, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("msgid") and headers:
+                break
+            match = _HEADER_LINE.match(line.strip())
+            if match:
+                headers[match.group(1)] = match.group(2)
+    return headers
 
 
 def consent_reviewed(locale: str) -> bool:
