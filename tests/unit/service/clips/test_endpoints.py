@@ -11,7 +11,7 @@ from service import queue
 from service.db import unit_of_work
 from service.models import Clip, Compile, Consent
 from service.storage import get_store
-from tests.fixtures.staff import create_campaign, env  # noqa: F401
+from tests.fixtures.staff import create_campaign, env, fast_hashing  # noqa: F401
 
 
 @pytest.fixture
