@@ -22,6 +22,13 @@ RECIPE_VERSION = 1
 _CHUNK = 1 << 20
 
 
+def public_mode() -> int:
+    """The mode an ordinary new file gets here (0o666 less the umask): temp files start 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's content, read in 1 MiB chunks (memory stays flat)."""
     digest = hashlib.sha256()
@@ -82,6 +89,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, public_mode())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -103,6 +111,7 @@ def copy_atomic(src: Path, dest: Path) -> None:
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(tmp, public_mode())
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):

@@ -252,7 +252,7 @@ class _Manifest:
         st = (outdir / name).stat()
         self.data[name] = {"key": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns, **extra}
 
-    def extra(self, name: str) -> dict[str, Any]:
+    def details(self, name: str) -> dict[str, Any]:
         return dict(self.data.get(name) or {})
 
     def save(self) -> None:
@@ -388,7 +388,7 @@ def compile_campaign(
                             true_peak=round(final.true_peak, 2))
             written.append(video)
         outputs.append(video)
-        extra = manifest.extra(video)
+        extra = manifest.details(video)
         finals[name] = {"file": video, "duration": round(timeline.duration, 3),
                         "frames": timeline.frames,
                         "integrated": extra.get("integrated"), "true_peak": extra.get("true_peak"),

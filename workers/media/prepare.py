@@ -36,7 +36,7 @@ class ClipProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"clip {self.index + 1} ({self.label}, {self.file}): {self.message} [{self.code}]"
+        return f"clip {self.index} ({self.label}, {self.file}): {self.message} [{self.code}]"
 
 
 @dataclass(frozen=True)

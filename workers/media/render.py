@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workers.media import ffmpeg
+from workers.media.cache import public_mode
 from workers.media.style import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, Brand, Frame
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def _atomic_target(out: Path) -> Path:
 
 
 def _finish(tmp: Path, out: Path) -> Path:
+    os.chmod(tmp, public_mode())
     os.replace(tmp, out)
     return out
 
