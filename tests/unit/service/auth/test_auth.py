@@ -7,14 +7,11 @@ from sqlalchemy import select
 from service.db import unit_of_work
 from service.models import StaffSession, User
 from service.security import hash_token
-from tests.fixtures.staff import (  # noqa: F401
+from tests.fixtures.staff import (
     PASSWORD,
-    StaffClient,
     create_campaign,
     create_leader,
     csrf_from,
-    env,
-    fast_hashing,
     login,
     make_env,
 )

@@ -6,12 +6,10 @@ import io
 
 from PIL import Image
 
-from tests.fixtures.staff import (  # noqa: F401
+from tests.fixtures.staff import (
     CAMPAIGN_FORM,
     CAMPAIGN_JSON,
     create_campaign,
-    env,
-    fast_hashing,
 )
 
 

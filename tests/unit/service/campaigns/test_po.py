@@ -6,7 +6,7 @@ import io
 
 from babel.messages.pofile import read_po, write_po
 
-from tests.fixtures.staff import create_campaign, env, fast_hashing  # noqa: F401
+from tests.fixtures.staff import create_campaign
 
 
 def _translated(po: bytes, translations: dict[str, str], fuzzy: set[str] = frozenset()) -> bytes:
