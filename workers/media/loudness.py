@@ -132,12 +132,14 @@ def _loudnorm(target: LoudnessTarget, extra: str = "") -> str:
 def measure(path: Path, *, untrusted: bool = False, timeout: float = 300) -> Loudness:
     """Pass 1: loudnorm's measurement of ``path``'s first audio stream.
 
-    Normally run on our own WAV intermediate. ``-ac 2`` because loudnorm into the null muxer
-    may otherwise fail to pick a channel layout.
+    Normally run on our own WAV intermediate. Padded with silence like pass 2 (so that
+    loudnorm's ``target_offset`` is computed on what pass 2 will see). ``-ac 2`` because
+    loudnorm into the null muxer may otherwise fail to pick a channel layout.
     """
     inp = ffmpeg.untrusted_input(path) if untrusted else ffmpeg.trusted_input(path)
     args = [*inp, "-map", "0:a:0", "-vn", "-sn", "-dn",
-            "-af", _loudnorm(LoudnessTarget(), ":print_format=json"),
+            "-af", f"apad=pad_dur={SHORT_INPUT_PAD},"
+                   + _loudnorm(LoudnessTarget(), ":print_format=json"),
             "-ac", "2", "-f", "null", "-"]
     result = ffmpeg.run(args, timeout=timeout, what="measure loudness", subject=str(path))
     try:
@@ -147,17 +149,33 @@ def measure(path: Path, *, untrusted: bool = False, timeout: float = 300) -> Lou
         raise
 
 
-def normalise_filter(measured: Loudness, target: LoudnessTarget) -> str:
+#: loudnorm misbehaves on input shorter than its 3 s window (in ffmpeg 5.1 a 2.5 s clip came
+#: out 26 LU too quiet): pass 2 pads with this much silence, then trims back.
+SHORT_INPUT_PAD = 3.0
+
+
+def normalise_filter(measured: Loudness, target: LoudnessTarget, *,
+                     length: int | None = None) -> str:
     """The pass-2 filter chain: loudnorm fed pass 1's numbers, back to 48 kHz.
 
+    With ``length`` (samples at 48 kHz), the chain pads the input with 3 s of silence first
+    (loudnorm needs its 3 s window; silence is gated out of the measurement) and ends with
+    exactly ``length`` stereo samples, so the audio never moves or grows.
+
     No ``alimiter``: loudnorm's own limiter (dynamic mode) or its linear-mode peak check keeps
-    the intermediate at ``internal_true_peak``, and the tests measure the AAC-encoded result
-    under the ceiling without one (a limiter would also add its own delay).
+    the intermediate at ``internal_true_peak`` (a sample-peak limiter would add nothing at
+    192 kHz but its own delay); AAC's overshoot is covered by ``headroom``, and the tests
+    measure the AAC-encoded result under the ceiling.
     """
     extra = (f":measured_I={measured.integrated:.2f}:measured_TP={measured.true_peak:.2f}"
              f":measured_LRA={measured.lra:.2f}:measured_thresh={measured.threshold:.2f}"
              f":offset={measured.offset:.2f}:linear=true:print_format=summary")
-    return f"{_loudnorm(target, extra)},aresample={SAMPLE_RATE}"
+    chain = f"{_loudnorm(target, extra)},aresample={SAMPLE_RATE}"
+    if length is None:
+        return chain
+    return (f"apad=pad_dur={SHORT_INPUT_PAD},{chain},"
+            f"aformat=sample_fmts=s16:sample_rates={SAMPLE_RATE}:channel_layouts=stereo,"
+            f"apad=whole_len={length},atrim=end_sample={length}")
 
 
 def wav_frames(path: Path) -> int:
@@ -170,14 +188,12 @@ def normalise_wav(src_wav: Path, out_wav: Path, measured: Loudness, target: Loud
                   *, timeout: float = 300) -> Path:
     """Pass 2 on our WAV intermediate: 48 kHz stereo s16le, exactly as many samples as in.
 
-    loudnorm keeps the timeline (verified by a test with a click at a known sample), but the
-    192 kHz round trip can leave the length a few samples off; ``apad`` + ``atrim`` make it
-    exact, because the segment's audio must be exactly as long as its picture.
+    loudnorm keeps the timeline (a test checks the cross-correlation lag is 0 samples); the
+    input is padded for loudnorm's 3 s window and trimmed back to its exact length, because
+    the segment's audio must be exactly as long as its picture.
     """
     n = wav_frames(src_wav)
-    chain = (f"{normalise_filter(measured, target)},"
-             f"aformat=sample_fmts=s16:sample_rates={SAMPLE_RATE}:channel_layouts=stereo,"
-             f"apad=whole_len={n},atrim=end_sample={n}")
+    chain = normalise_filter(measured, target, length=n)
     out_wav.parent.mkdir(parents=True, exist_ok=True)
     args = [*ffmpeg.trusted_input(src_wav), "-map", "0:a:0", "-af", chain,
             "-ac", "2", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",

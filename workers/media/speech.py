@@ -27,7 +27,7 @@ from workers.media.errors import FFmpegError, MediaError
 FloatArray = npt.NDArray[np.float32]
 
 #: Frames quieter than this are never speech, whatever the noise floor says (dBFS).
-ABSOLUTE_FLOOR_DB = -60.0
+ABSOLUTE_FLOOR_DB = -70.0
 #: The gate opens this far above the noise floor (10th percentile of frame energies).
 FLOOR_MARGIN_DB = 12.0
 #: Shorter bursts above the gate are clicks and bumps, not speech.
@@ -140,7 +140,7 @@ def _frame_db(samples: FloatArray, rate: int, frame_ms: float) -> tuple[FloatArr
 
 
 def gate_threshold(frame_db: FloatArray) -> float:
-    """The adaptive gate: 10th percentile of frame energies + 12 dB, never below -60 dBFS."""
+    """The adaptive gate: 10th percentile of frame energies + 12 dB, never below -70 dBFS."""
     if len(frame_db) == 0:
         return ABSOLUTE_FLOOR_DB
     floor = float(np.percentile(frame_db, 10))
