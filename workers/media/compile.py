@@ -380,9 +380,11 @@ def compile_campaign(
         video = f"video-{name}.mp4"
         key = recipe_key("join", timeline.keys, render.ENCODER.as_dict())
         if not manifest.fresh(video, key, outdir):
-            render.join_segments(timeline.paths, outdir / video,
-                                 progress=lambda s, n=name, d=timeline.duration: tracker.update(
-                                     f"join:{n}", 0.8 * s / d, stage="join", format=n))
+
+            def joined(seconds: float, n: str = name, d: float = timeline.duration) -> None:
+                tracker.update(f"join:{n}", 0.8 * seconds / d, stage="join", format=n)
+
+            render.join_segments(timeline.paths, outdir / video, progress=joined)
             final = loudness.measure_final(outdir / video)
             manifest.record(video, key, outdir, integrated=round(final.integrated, 2),
                             true_peak=round(final.true_peak, 2))

@@ -8,6 +8,7 @@ metadata, loudness, lip sync at every clip, subtitles, cuts, posters and the rep
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -15,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import measure
-from tests.fixtures.media import make_clip, mediarecorder_webm
+from tests.fixtures.media import (
+    decode_frame,
+    is_upright,
+    make_clip,
+    mediarecorder_webm,
+    picture_marks,
+)
 from workers.media.campaign import load_campaign
 from workers.media.compile import compile_campaign
 
@@ -85,7 +92,7 @@ def test_videos_are_h264_high_aac_constant_30fps(compiled: tuple[Path, dict]) ->
         assert (audio["codec_name"], int(audio["sample_rate"]), audio["channels"]) == \
             ("aac", 48000, 2)
         times = measure.frame_times(out / f"video-{name}.mp4")
-        steps = {round(b - a, 3) for a, b in zip(times, times[1:], strict=False)}
+        steps = {round(b - a, 3) for a, b in itertools.pairwise(times)}
         assert steps <= {0.033, 0.034}, f"irregular frame times: {sorted(steps)[:5]}"
 
 
@@ -133,6 +140,11 @@ def test_rotated_clip_comes_out_upright_and_whole(compiled: tuple[Path, dict]) -
     ur = next(c for c in report["clips"] if c["language"] == "ur")  # type: ignore[index]
     assert ur["input"]["video"]["rotation"] == 90
     assert ur["input"]["video"]["codec"] == "hevc"
+    # In the portrait cut the sideways-stored portrait clip fills the frame: red band on top,
+    # blue at the bottom, green block on the left, as it was filmed.
+    rgb, w, h = decode_frame(out / "cuts" / "ur-portrait.mp4", at=1.5 + 1.7)
+    assert (w, h) == (1080, 1920)
+    assert is_upright(picture_marks(rgb, w, h)), picture_marks(rgb, w, h)
     pl = next(c for c in report["clips"] if c["language"] == "pl")  # type: ignore[index]
     assert pl["input"]["duration"] > 1.0  # measured although the header has no duration
 
