@@ -25,6 +25,7 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
@@ -187,6 +188,18 @@ def clear_caches() -> None:
     catalog_headers.cache_clear()
 
 
+def _interpolate(text: str, variables: dict[str, Any]) -> str:
+    """Fill `%(name)s` placeholders, HTML-safely: plain values are escaped, `Markup` values
+    (e.g. a name wrapped in `<bdi>` by `bdi()`) are kept, so templates can isolate a Latin
+    name inside a right-to-left sentence."""
+    return escape(text) % variables
+
+
+def bdi(value: object) -> Markup:
+    """`value` isolated for the bidirectional algorithm (a Latin name in an Urdu sentence)."""
+    return Markup("<bdi>%s</bdi>") % (value,)
+
+
 @dataclass(frozen=True)
 class Translator:
     """gettext functions for one locale, in Jinja's "newstyle" form: `_("Hi %(name)s", name=x)`."""
@@ -195,12 +208,12 @@ class Translator:
 
     def gettext(self, message: str, **variables: Any) -> str:
         text = translations(self.locale).gettext(message)
-        return text % variables if variables else text
+        return _interpolate(text, variables) if variables else text
 
     def ngettext(self, singular: str, plural: str, n: int, **variables: Any) -> str:
         text = translations(self.locale).ngettext(singular, plural, n)
         variables.setdefault("num", n)
-        return text % variables
+        return _interpolate(text, variables)
 
     @property
     def direction(self) -> str:

@@ -121,7 +121,8 @@ def _common(db: Session, invite: Invite, t: i18n.Translator, token: str) -> dict
         message_lang = campaign.language
     return {
         "token": token, "invite": invite, "leader": invite.leader, "campaign": campaign,
-        "organisation": organisation.name if organisation else "",
+        "organisation": i18n.bdi(organisation.name if organisation else ""),
+        "leader_name": i18n.bdi(invite.leader.name), "campaign_title": i18n.bdi(campaign.title),
         "message_lines": lines, "message_lang": message_lang,
         "message_dir": i18n.direction(message_lang),
         "message_translated": message_lang == record_lang,
