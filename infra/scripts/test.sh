@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine: installs what it needs, starts the local
+# servers the integration tests use, then lint, types and pytest. Extra args go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash infra/scripts/bootstrap.sh --test
+bash infra/scripts/services.sh
+echo "== ruff"; .venv/bin/ruff check .
+echo "== mypy"; .venv/bin/mypy
+echo "== pytest"
+exec .venv/bin/pytest -q -p no:cacheprovider --durations=15 "$@"
