@@ -26,6 +26,7 @@ from service.settings import Settings
 from service.storage import ObjectStore, get_store
 from service.web.errors import CsrfError, Forbidden, NotAuthenticated
 
+
 @dataclass(frozen=True)
 class StaffIdentity:
     """Who is signed in, as plain values (safe to use after the session has closed)."""
