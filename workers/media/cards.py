@@ -278,9 +278,11 @@ def render_lower_third(
         mid = round(s * 0.036 * scale)
         small = round(s * 0.028 * scale)
         native_run = _run(language_native, language, big, text_fill, bold=True)
-        dot = _run("·", "en", big, accent)
-        english_run = _run(language_english, "en", round(big * 0.8), text_fill)
-        runs = [native_run, dot, english_run]
+        runs = [native_run]
+        if language_english.strip() and language_english.strip() != language_native.strip():
+            # "اردو · Urdu"; a language whose own name is its English name shows it once
+            dot = _run("·", "en", big, accent)
+            runs += [dot, _run(language_english, "en", round(big * 0.8), text_fill)]
         title = _row(runs[::-1] if rtl else runs, round(big * 0.25))
         rows = [title]
         if speaker.strip():
