@@ -100,8 +100,9 @@ def _open(request: Request, db: Session, token: str) -> Invite | Response:
     try:
         return invitations.find_invite(db, token)
     except InviteError as exc:
-        limiter.hit(ip)
-        return _error_page(request, exc.code, exc.status)
+        if exc.status == 404:
+            limiter.hit(ip)  # only unknown tokens look like guessing
+        return _error_page(request, exc.code, exc.status, exc.invite)
 
 
 def _url(token: str, page: str = "", lang: str | None = None) -> str:

@@ -27,10 +27,11 @@ CHANNELS = ("facebook", "instagram", "whatsapp", "youtube", "tiktok", "x", "webs
 class InviteError(Exception):
     """A leader-facing error: a stable code (translated on the page) and an HTTP status."""
 
-    def __init__(self, code: str, status: int) -> None:
+    def __init__(self, code: str, status: int, invite: Invite | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.status = status
+        self.invite = invite  # known for an expired or revoked link: its page language
 
 
 def find_invite(session: Session, token: str) -> Invite:
@@ -41,9 +42,9 @@ def find_invite(session: Session, token: str) -> Invite:
     if invite is None:
         raise InviteError("invite.not_found", 404)
     if invite.revoked_at is not None:
-        raise InviteError("invite.revoked", 410)
+        raise InviteError("invite.revoked", 410, invite)
     if invite.expires_at <= utcnow():
-        raise InviteError("invite.expired", 410)
+        raise InviteError("invite.expired", 410, invite)
     return invite
 
 

@@ -80,9 +80,17 @@ def resolve_uploader(request: Request, session: Session,
     """
     token = request.headers.get(INVITE_HEADER)
     if token:
+        # Failed look-ups count against the same per-IP limit as the link pages: the upload
+        # endpoint must not become a faster way to guess links.
+        limiter = invitations.guess_limiter(_settings(request).invite_rate_limit_per_minute)
+        ip = request.client.host if request.client else "unknown"
+        if limiter.retry_after(ip):
+            raise ProtocolError(429, "rate_limited", "too many attempts; wait a minute")
         try:
             invite = invitations.find_invite(session, token)
         except invitations.InviteError as exc:
+            if exc.status == 404:
+                limiter.hit(ip)
             raise ProtocolError(exc.status, exc.code, "this link cannot be used") from None
         return Uploader(
             kind="invite", campaign_id=invite.campaign_id, invite_id=invite.id,

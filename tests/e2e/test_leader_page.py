@@ -27,7 +27,8 @@ from workers.media.probe import probe
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
-URDU_SPEECH = "اس سردی میں فلو کی ویکسین لگوائیں۔ پینسٹھ سال سے زیادہ عمر کے لوگوں کے لیے یہ مفت ہے۔"
+URDU_SPEECH = ("اس سردی میں فلو کی ویکسین لگوائیں۔ "
+               "پینسٹھ سال سے زیادہ عمر کے لوگوں کے لیے یہ مفت ہے۔")
 
 
 @pytest.fixture(scope="module")
