@@ -38,6 +38,9 @@ def start_session(db: Session, user: User, settings: Settings) -> tuple[str, Sta
     """A new session for ``user``: returns the cookie token (shown once) and the row."""
     token = new_token()
     now = utcnow()
+    # Tidy up: this user's expired sessions are of no use to anyone.
+    db.execute(delete(StaffSession).where(StaffSession.user_id == user.id,
+                                          StaffSession.expires_at <= now))
     row = StaffSession(
         id=hash_token(token),
         user_id=user.id,

@@ -25,7 +25,9 @@ class Leader(IdMixin, CreatedMixin, Base):
     language: Mapped[str] = mapped_column(String(35), nullable=False)
     contact: Mapped[str | None] = mapped_column(String(320), nullable=True)
 
-    invites: Mapped[list[Invite]] = relationship(back_populates="leader")
+    invites: Mapped[list[Invite]] = relationship(
+        back_populates="leader", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Invite(IdMixin, CreatedMixin, Base):

@@ -192,3 +192,24 @@ def test_security_headers_on_pages(env):
     assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["cache-control"] == "no-store"
     assert "<script>" not in response.text and " style=" not in response.text
+
+
+def test_expired_session_and_deactivated_user_are_signed_out(env):
+    from datetime import timedelta
+
+    from service.models import utcnow
+
+    env.user("ann@leeds.gov.uk")
+    client = env.client()
+    login(client, "ann@leeds.gov.uk", PASSWORD)
+    assert client.get("/api/me").status_code == 200
+    with unit_of_work(env.settings) as db:
+        db.scalars(select(StaffSession)).one().expires_at = utcnow() - timedelta(seconds=1)
+    assert client.get("/api/me").status_code == 401
+    login(client, "ann@leeds.gov.uk", PASSWORD)
+    assert client.get("/api/me").status_code == 200
+    with unit_of_work(env.settings) as db:
+        assert len(db.scalars(select(StaffSession)).all()) == 1  # the expired one is gone
+        db.scalars(select(User)).one().active = False
+    assert client.get("/api/me").status_code == 401
+    assert login(client, "ann@leeds.gov.uk", PASSWORD).status_code == 401

@@ -156,3 +156,29 @@ def test_leader_pages_create_edit_delete_with_validation(env):
     assert staff.get(f"/api/leaders/{leader['id']}").json()["name"] == "Pastor Ruth A."
     assert staff.form(f"/leaders/{leader['id']}/delete").status_code == 303
     assert staff.get("/api/leaders").json() == []
+
+
+def test_deleting_a_leader_or_campaign_removes_their_links_and_keeps_clips(env):
+    from service.models import Clip, new_id
+
+    staff = env.signed_in("ann@leeds.gov.uk", "admin")
+    cid = create_campaign(staff)["id"]
+    leader = create_leader(staff)
+    invite = _invite(staff, cid, leader["id"]).json()
+    with unit_of_work(env.settings) as db:
+        db.add(Clip(id=new_id(), campaign_id=cid, leader_id=leader["id"], invite_id=invite["id"],
+                    language="ur", original_key="originals/x", original_sha256="0" * 64))
+    assert staff.api("DELETE", f"/api/leaders/{leader['id']}").status_code == 204
+    with unit_of_work(env.settings) as db:
+        assert db.scalars(select(Invite)).all() == []
+        clip = db.scalars(select(Clip)).one()
+        assert clip.leader_id is None and clip.invite_id is None  # the recording stays
+    other = create_leader(staff, "Bilal")
+    _invite(staff, cid, other["id"])
+    staff.api("PUT", f"/api/campaigns/{cid}/translations/ur", json={"translations": [
+        {"sentence_id": s["id"], "text": "x"}
+        for s in staff.get(f"/api/campaigns/{cid}").json()["sentences"]]})
+    assert staff.api("DELETE", f"/api/campaigns/{cid}").status_code == 204
+    with unit_of_work(env.settings) as db:
+        for table in ("invites", "clips", "translations", "sentences", "campaign_languages"):
+            assert db.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
