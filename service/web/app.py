@@ -104,6 +104,7 @@ def _include_routers(app: FastAPI) -> None:
     from service.clips.endpoints import router as clips_router
     from service.invitations.endpoints import router as invitations_router
     from service.leaders.endpoints import router as leaders_router
+    from service.organisations.endpoints import router as staff_router
     from service.renders.endpoints import router as renders_router
     from service.uploads.endpoints import router as uploads_router
     from service.web.pages import router as pages_router
@@ -114,6 +115,7 @@ def _include_routers(app: FastAPI) -> None:
         campaigns_router,
         leaders_router,
         board_router,
+        staff_router,
         invitations_router,
         uploads_router,
         clips_router,

@@ -213,3 +213,29 @@ def test_expired_session_and_deactivated_user_are_signed_out(env):
         db.scalars(select(User)).one().active = False
     assert client.get("/api/me").status_code == 401
     assert login(client, "ann@leeds.gov.uk", PASSWORD).status_code == 401
+
+
+def test_admin_manages_staff_of_their_own_organisation_only(env):
+    admin = env.signed_in("ann@leeds.gov.uk", "admin", "Leeds Council")
+    editor = env.signed_in("ed@leeds.gov.uk", "editor", "Leeds Council")
+    other = env.signed_in("bob@bradford.gov.uk", "admin", "Bradford Council")
+    assert editor.get("/staff").status_code == 403
+    assert editor.api("POST", "/api/users", json={
+        "email": "x@leeds.gov.uk", "name": "X", "role": "admin", "password": PASSWORD,
+    }).status_code == 403
+    added = admin.api("POST", "/api/users", json={
+        "email": "vi@leeds.gov.uk", "name": "Vi", "role": "viewer", "password": PASSWORD})
+    assert added.status_code == 201 and added.json()["role"] == "viewer"
+    short = admin.form("/staff", {"email": "s@leeds.gov.uk", "name": "S", "role": "viewer",
+                                  "password": "short"})
+    assert short.status_code == 422 and "at least 10 characters" in short.text
+    emails = {u["email"] for u in admin.get("/api/users").json()}
+    assert emails == {"ann@leeds.gov.uk", "ed@leeds.gov.uk", "vi@leeds.gov.uk"}
+    editor_id = next(u["id"] for u in admin.get("/api/users").json()
+                     if u["email"] == "ed@leeds.gov.uk")
+    assert other.api("POST", f"/api/users/{editor_id}/deactivate").status_code == 404
+    assert admin.form(f"/staff/{editor_id}/deactivate").status_code == 303
+    assert editor.get("/api/me").status_code == 401  # their sessions ended at once
+    me = admin.get("/api/me").json()["id"]
+    assert admin.api("POST", f"/api/users/{me}/deactivate").status_code == 422
+    assert "Staff" in admin.get("/staff").text
