@@ -285,7 +285,8 @@ def on_complete(
         original_sha256=actual, original_filename=filename,
         content_type=media_type or "application/octet-stream", size_bytes=upload.length,
         status="received", sentences=message_in(session, upload.campaign_id, language),
-        speaker_name=uploader.speaker_name, speaker_role=uploader.speaker_role,
+        speaker_name=(uploader.speaker_name or upload.metadata_.get("speaker_name", ""))[:200],
+        speaker_role=(uploader.speaker_role or upload.metadata_.get("speaker_role", ""))[:200],
         source="recorded" if uploader.kind == "invite" else "staff_upload",
     )
     session.add(clip)

@@ -281,3 +281,87 @@ def test_unfinished_uploads_expire(server: Server) -> None:
     with unit_of_work(settings) as session:
         assert session.get(TusUpload, upload_id(url)) is None
     assert httpx.head(url, headers={**TUS, "Chorus-Invite": token}).status_code == 404
+
+
+def _staff_session(server: Server) -> tuple[str, str]:
+    from service.auth.service import start_session
+    from service.models import User
+
+    with unit_of_work(server.seed.settings) as session:
+        user = session.scalar(select(User).where(User.email == server.seed.staff_email))
+        assert user is not None
+        token, row = start_session(session, user, server.seed.settings)
+        return token, row.csrf_token
+
+
+def test_staff_upload_needs_session_csrf_and_own_campaign(server: Server, tmp_path: Path) -> None:
+    cookie, csrf = _staff_session(server)
+    name = server.seed.settings.session_cookie_name
+    meta = protocol_meta(campaign_id=server.seed.campaign_id, language="pl",
+                         speaker_name="Ks. Jan Nowak", speaker_role="Parish priest",
+                         filetype="video/mp4", filename="signed-form-clip.mp4")
+    base = {**TUS, "Upload-Length": "5", "Upload-Metadata": meta}
+    r = httpx.post(f"{server.url}/uploads/", headers=base, cookies={name: cookie})
+    assert r.status_code == 403 and r.json()["code"] == "upload.csrf"
+    other = protocol_meta(campaign_id="00000000-0000-4000-8000-000000000000")
+    r = httpx.post(f"{server.url}/uploads/", cookies={name: cookie},
+                   headers={**TUS, "Upload-Length": "5", "Upload-Metadata": other,
+                            "X-CSRF-Token": csrf})
+    assert r.status_code == 404
+    r = httpx.post(f"{server.url}/uploads/", headers={**base, "X-CSRF-Token": csrf},
+                   cookies={name: cookie})
+    assert r.status_code == 201
+    url = r.headers["Location"]
+    r = httpx.patch(url, content=b"abcde", cookies={name: cookie}, headers={
+        **TUS, "X-CSRF-Token": csrf, "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 204, r.text
+    with unit_of_work(server.seed.settings) as session:
+        clip = session.scalar(select(Clip).where(Clip.original_sha256 == hashlib.sha256(
+            b"abcde").hexdigest()))
+        assert clip is not None and clip.source == "staff_upload"
+        assert clip.speaker_name == "Ks. Jan Nowak" and clip.language == "pl"
+        assert clip.invite_id is None and clip.original_key.endswith(".mp4")
+
+
+def protocol_meta(**values: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+def test_server_memory_does_not_grow_with_upload_size(tmp_path: Path) -> None:
+    """A 160 MB upload in one PATCH streams to disk: the server's RSS barely moves."""
+    import psutil
+
+    size = 160 * 1024 * 1024
+    with running_server(tmp_path / "srv", languages=("ur",), max_upload_bytes=size) as srv:
+        consent(srv)
+        path = tmp_path / "big.webm"
+        with open(path, "wb") as fh:
+            block = os.urandom(1024 * 1024)
+            for _ in range(size // len(block)):
+                fh.write(block)
+        process = psutil.Process(srv.process.pid)
+        before = process.memory_info().rss
+        peak = before
+        uploader = client(srv).uploader(str(path), chunk_size=size,
+                                        metadata={"filetype": "video/webm"})
+        import threading
+
+        done = threading.Event()
+
+        def watch() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, process.memory_info().rss)
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            uploader.upload()
+        finally:
+            done.set()
+            watcher.join()
+        assert uploader.offset == size
+        growth = peak - before
+        assert growth < 40 * 1024 * 1024, f"server memory grew by {growth / 1e6:.0f} MB"
