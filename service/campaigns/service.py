@@ -10,11 +10,19 @@ import io
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from service.campaigns.repository import translations_by_sentence
 from service.campaigns.schemas import CampaignIn
-from service.models import Campaign, CampaignLanguage, Sentence, Translation, new_id
+from service.models import (
+    Campaign,
+    CampaignLanguage,
+    Invite,
+    Sentence,
+    Translation,
+    new_id,
+)
 from workers.media.languages import UnknownLanguageError, language_name
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -49,7 +57,17 @@ def create_campaign(db: Session, organisation_id: str, data: CampaignIn) -> Camp
 
 
 def update_campaign(db: Session, campaign: Campaign, data: CampaignIn) -> Campaign:
+    """Apply ``data``. Links that expire with the campaign (their expiry is the old deadline)
+    follow a moved deadline; links given their own expiry keep it."""
+    old_deadline = campaign.deadline
     _apply(db, campaign, data)
+    if old_deadline is not None and data.deadline is not None and data.deadline != old_deadline:
+        db.execute(
+            update(Invite)
+            .where(Invite.campaign_id == campaign.id, Invite.expires_at == old_deadline,
+                   Invite.revoked_at.is_(None))
+            .values(expires_at=data.deadline)
+        )
     db.flush()
     return campaign
 

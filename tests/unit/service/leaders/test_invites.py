@@ -182,3 +182,21 @@ def test_deleting_a_leader_or_campaign_removes_their_links_and_keeps_clips(env):
     with unit_of_work(env.settings) as db:
         for table in ("invites", "clips", "translations", "sentences", "campaign_languages"):
             assert db.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
+
+
+def test_links_follow_a_moved_deadline_unless_given_their_own_expiry(env):
+    staff = env.signed_in("ann@leeds.gov.uk", "editor")
+    campaign = create_campaign(staff)
+    cid = campaign["id"]
+    follows = _invite(staff, cid, create_leader(staff, "A")["id"]).json()
+    own = _invite(staff, cid, create_leader(staff, "B")["id"],
+                  expires_at="2098-01-01T00:00:00Z").json()
+    body = {**{k: campaign[k] for k in ("title", "language", "formats")},
+            "sentences": [s["text"] for s in campaign["sentences"]],
+            "languages": [{"language": lang["language"], "language_name": lang["language_name"]}
+                          for lang in campaign["languages"]],
+            "deadline": "2099-06-30T12:00:00Z"}
+    assert staff.api("PUT", f"/api/campaigns/{cid}", json=body).status_code == 200
+    listed = {i["id"]: i for i in staff.get(f"/api/campaigns/{cid}/invites").json()}
+    assert listed[follows["id"]]["expires_at"].startswith("2099-06-30T12:00:00")
+    assert listed[own["id"]]["expires_at"].startswith("2098-01-01T00:00:00")
