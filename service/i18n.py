@@ -6,9 +6,10 @@ memory with Babel the first time a locale is used (no `.mo` files in git, nothin
 editing a `.po` file and restarting is enough). `tests/unit/service/test_catalogs.py` keeps
 `messages.pot` and every catalog in sync with the code.
 
-Each catalog's header says who reviewed it (`X-Reviewed-By`) and whether its consent wording
-was reviewed by a person (`X-Consent-Reviewed: yes|no`). Where it was not, the consent page
-shows the English wording beside the translation, so nobody agrees to a machine's words alone.
+Each catalog's opening comment says who reviewed it (`# X-Reviewed-By:`) and whether its
+consent wording was reviewed by a person (`# X-Consent-Reviewed: yes|no`). Where it was not,
+the consent page shows the English wording beside the translation, so nobody agrees to a
+machine's words alone.
 """
 
 from __future__ import annotations
@@ -133,27 +134,29 @@ def catalog_path(locale: str) -> Path:
     return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-_HEADER_LINE = re.compile(r'^"([A-Za-z][A-Za-z0-9-]*): (.*)\\n"$')
+_REVIEW_LINE = re.compile(r"^#\s*(X-[A-Za-z-]+):\s*(.*?)\s*$")
 
 
 @functools.cache
 def catalog_headers(locale: str) -> dict[str, str]:
-    """The catalog's header fields (e.g. `X-Reviewed-By`, `X-Consent-Reviewed`).
+    """The catalog's review fields (`X-Reviewed-By`, `X-Consent-Reviewed`).
 
-    Read from the file itself: Babel keeps only the standard fields when it parses one.
+    They live in the catalog's opening comment (`# X-Reviewed-By: ...`): `pybabel update`
+    keeps that comment but drops unknown header fields, so a comment is what survives the
+    usual translator workflow.
     """
     path = catalog_path(locale)
     if not path.exists():
         return {}
-    headers: dict[str, str] = {}
+    fields: dict[str, str] = {}
     with path.open(encoding="utf-8") as fh:
         for line in fh:
-            if line.startswith("msgid") and headers:
+            if not line.startswith("#"):
                 break
-            match = _HEADER_LINE.match(line.strip())
+            match = _REVIEW_LINE.match(line)
             if match:
-                headers[match.group(1)] = match.group(2)
-    return headers
+                fields[match.group(1)] = match.group(2)
+    return fields
 
 
 def consent_reviewed(locale: str) -> bool:
@@ -264,18 +267,6 @@ ERRORS: dict[str, str] = {
                              "your phone instead."),
     "recording.time_limit": N_("The recording reached the time limit and stopped."),
     "server": N_("Something went wrong on our side. Please try again later."),
-}
-
-#: Why staff could not use a clip (staff pick a code; the leader sees the translation).
-REJECT_REASONS: dict[str, str] = {
-    "audio_quality": N_("the sound was hard to hear"),
-    "video_quality": N_("the picture was too dark or unclear"),
-    "framing": N_("your face could not be seen clearly"),
-    "wrong_text": N_("the message was not read as written"),
-    "too_long": N_("the video was too long"),
-    "too_short": N_("the video was too short"),
-    "background": N_("something in the background cannot be shown"),
-    "other": N_("another reason; the team will contact you"),
 }
 
 #: Media problems found when a clip is checked (codes from workers/media/probe.py).

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from service import i18n
+from service.clips.reasons import reject_message
 from service.invitations import repository
 from service.invitations import service as invitations
 from service.invitations.fonts import font_files
@@ -140,9 +141,9 @@ def _status_text(clip: Any, t: i18n.Translator) -> str:
     if clip.status == "approved":
         return t.gettext("Your video has been approved. Thank you!")
     if clip.status == "rejected":
-        reason = i18n.message_for(clip.reject_reason_code or "other", i18n.REJECT_REASONS, t)
-        return t.gettext("Your video could not be used: %(reason)s. You can record again.",
-                         reason=reason)
+        # The coded reasons are S3's (service/clips/reasons.py); their msgids are in our catalogs.
+        return t.gettext("Your video could not be used.") + " " + t.gettext(
+            reject_message(clip.reject_reason_code or "other"))
     if clip.status == "failed":
         reason = i18n.message_for(clip.error_code or "unreadable", i18n.CLIP_PROBLEMS, t)
         return t.gettext("There was a problem with your video: %(reason)s. Please record "

@@ -119,10 +119,12 @@ def test_status_after_review_and_withdrawal(server: Server) -> None:
         session.add(Clip(campaign_id=seed.campaign_id, leader_id=seed.leader_ids["pl"],
                          invite_id=seed.invite_ids["pl"], language="pl",
                          original_key="clips/x/y/original.webm", original_sha256="0" * 64,
-                         status="rejected", reject_reason_code="audio_quality"))
+                         status="rejected", reject_reason_code="hard_to_hear",
+                         reject_note="Proszę mówić głośniej."))
     r = httpx.get(f"{server.url}/i/{token}")
     assert 'data-status="rejected"' in r.text
-    assert "dźwięk był słabo słyszalny" in r.text  # the translated reason
+    assert "Nie mogliśmy użyć Twojego filmu. Nie słyszeliśmy Cię wyraźnie" in r.text
+    assert "Uwaga od zespołu:" in r.text and "Proszę mówić głośniej." in r.text
     assert 'id="consent"' in r.text  # a rejected leader can record again
 
     assert any(c.withdrawn_at is None for c in _consents(server, "pl"))

@@ -54,7 +54,7 @@ def test_catalog_is_complete_and_says_who_reviewed_it(code: str) -> None:
     assert ids == template, (f"{code} catalog out of sync: missing {sorted(template - ids)}, "
                              f"obsolete {sorted(ids - template)}; {FIX}")
     headers = i18n.catalog_headers(code)
-    assert headers.get("X-Reviewed-By"), f"{code}: the header must say who reviewed it"
+    assert headers.get("X-Reviewed-By"), f"{code}: the catalog must say who reviewed it"
     assert headers.get("X-Consent-Reviewed") in ("yes", "no")
     if code == "en":
         return
@@ -69,7 +69,9 @@ def test_catalog_is_complete_and_says_who_reviewed_it(code: str) -> None:
 
 def test_every_coded_message_is_extracted() -> None:
     template = _ids(LOCALES / "messages.pot")
-    for table in (i18n.ERRORS, i18n.REJECT_REASONS, i18n.CLIP_PROBLEMS):
+    from service.clips.reasons import REJECT_REASONS
+
+    for table in (i18n.ERRORS, REJECT_REASONS, i18n.CLIP_PROBLEMS):
         for code, text in table.items():
             assert text in template, f"{code} not in messages.pot"
 
