@@ -91,6 +91,10 @@ class _Progress:
         self.weights: dict[str, float] = {}
         self.done: dict[str, float] = {}
 
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.sink is not None:
+            self.sink(event)
+
     def plan(self, item: str, weight: float) -> None:
         self.weights[item] = max(weight, 1e-6)
         self.done.setdefault(item, 0.0)
@@ -271,6 +275,117 @@ def _subtitle_entries(cue_list: list[tuple[float, captions.Cue]], which: str
     return entries
 
 
+def _workspace(outdir: Path | None, cache_dir: Path | None) -> tuple[Path, Path, HashCache]:
+    if cache_dir is None and outdir is None:
+        raise ValueError("need an output folder or a cache folder")
+    cache = Path(cache_dir) if cache_dir else Path(outdir or ".") / ".cache"
+    seg_dir = cache / "segments"
+    seg_dir.mkdir(parents=True, exist_ok=True)
+    return cache, seg_dir, HashCache(cache / "hashes.json")
+
+
+def prepare(campaign: Campaign, spec: ClipSpec, *, cache_dir: Path,
+            policy: probe.Policy | None = None, hashes: HashCache | None = None
+            ) -> PreparedClip:
+    """Stage 1 for one clip: probe, validate, trim and normalise its sound (cached).
+
+    Raises :class:`MediaError` with the reason the clip cannot be used.
+    """
+    if not spec.file.exists():
+        raise MediaError("the file does not exist", code="missing_file", subject=str(spec.file))
+    own = hashes is None
+    hashes = hashes or HashCache(Path(cache_dir) / "hashes.json")
+    digest = hashes.sha256(spec.file)
+    if own:
+        hashes.save()
+    target = loudness.LoudnessTarget(integrated=campaign.loudness_target)
+    return prepare_clip(spec, source_sha256=digest, cache_dir=Path(cache_dir),
+                        policy=policy or probe.Policy(), target=target)
+
+
+@dataclass
+class SegmentPlan:
+    """Every segment of every output format, and the ones still to render."""
+
+    names: tuple[str, ...]
+    timelines: dict[str, list[Segment]]
+    cues: dict[tuple[int, str], list[captions.Cue]]
+    todo: dict[str, _SegmentJob]
+
+    def missing_keys(self) -> list[str]:
+        return list(self.todo)
+
+    def all_keys(self) -> list[str]:
+        return list(dict.fromkeys(s.key for tl in self.timelines.values() for s in tl))
+
+
+def plan_segments(campaign: Campaign, prepared: dict[int, PreparedClip],
+                  formats: Sequence[str], *, cache_dir: Path,
+                  clips: Sequence[int] | None = None, cards_too: bool = True) -> SegmentPlan:
+    """Work out each format's segments (keys, cues) and which are not rendered yet.
+
+    ``clips`` limits the plan to some clip indexes (a worker rendering one clip);
+    ``cards_too=False`` leaves the intro/outro out of it.
+    """
+    _, seg_dir, hashes = _workspace(None, cache_dir)
+    names = resolve_formats(campaign, formats)
+    good = [s for s in campaign.clips if s.index in prepared
+            and (clips is None or s.index in clips)]
+    cues: dict[tuple[int, str], list[captions.Cue]] = {}
+    timelines: dict[str, list[Segment]] = {}
+    todo: list[_SegmentJob] = []
+    for name in names:
+        frame = FORMATS[name]
+        order: list[Segment] = []
+        if campaign.intro and cards_too:
+            seg, job = _card_job(campaign.intro, "intro", campaign, frame, seg_dir, hashes)
+            order.append(seg)
+            todo += [job] if job else []
+        for spec in good:
+            p = prepared[spec.index]
+            try:
+                cue_list = clip_cues(campaign, spec, p, frame)
+            except MediaError as exc:
+                raise CompileError([ClipProblem(spec.index, str(spec.file), clip_label(spec),
+                                                exc.code, exc.message)]) from exc
+            cues[(spec.index, name)] = cue_list
+            seg, job = _clip_job(campaign, p, cue_list, frame, seg_dir)
+            order.append(seg)
+            todo += [job] if job else []
+        if campaign.outro and cards_too:
+            seg, job = _card_job(campaign.outro, "outro", campaign, frame, seg_dir, hashes)
+            order.append(seg)
+            todo += [job] if job else []
+        timelines[name] = order
+    hashes.save()
+    return SegmentPlan(names, timelines, cues, {j.key: j for j in todo})
+
+
+def render_segments(plan: SegmentPlan, *, jobs: int = 1,
+                    progress: ProgressSink | None = None) -> int:
+    """Render the plan's missing segments, ``jobs`` at a time. Returns how many."""
+    tracker = progress if isinstance(progress, _Progress) else _Progress(progress)
+    for job in plan.todo.values():
+        tracker.plan(job.item, job.weight * 4)
+
+    def do(job: _SegmentJob) -> None:
+        job.run(lambda f: tracker.update(job.item, f, stage="render", segment=job.item))
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for _ in pool.map(do, plan.todo.values()):
+            pass
+    return len(plan.todo)
+
+
+def render_clip(campaign: Campaign, prepared: PreparedClip, formats: Sequence[str], *,
+                cache_dir: Path, progress: ProgressSink | None = None) -> list[Segment]:
+    """Stage 2 for one clip: its segment in every format (rendered unless cached)."""
+    plan = plan_segments(campaign, {prepared.spec.index: prepared}, formats,
+                         cache_dir=cache_dir, clips=[prepared.spec.index], cards_too=False)
+    render_segments(plan, jobs=1, progress=progress)
+    return [seg for tl in plan.timelines.values() for seg in tl]
+
+
 def compile_campaign(
     campaign: Campaign,
     outdir: Path,
@@ -288,15 +403,9 @@ def compile_campaign(
     fonts.require_shaping()
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    cache = Path(cache_dir) if cache_dir else outdir / ".cache"
-    seg_dir = cache / "segments"
-    seg_dir.mkdir(parents=True, exist_ok=True)
+    cache, _, hashes = _workspace(outdir, cache_dir)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    policy = policy or probe.Policy()
-    target = loudness.LoudnessTarget(integrated=campaign.loudness_target)
     names = resolve_formats(campaign, formats)
-    frames = [FORMATS[n] for n in names]
-    hashes = HashCache(cache / "hashes.json")
     tracker = _Progress(progress)
 
     # 1. prepare every clip
@@ -306,68 +415,51 @@ def compile_campaign(
     prepared: dict[int, PreparedClip] = {}
 
     def prep(spec: ClipSpec) -> None:
-        label = clip_label(spec)
         try:
-            if not spec.file.exists():
-                raise MediaError("the file does not exist", code="missing_file")
-            digest = hashes.sha256(spec.file)
-            prepared[spec.index] = prepare_clip(spec, source_sha256=digest, cache_dir=cache,
-                                                policy=policy, target=target)
+            prepared[spec.index] = prepare(campaign, spec, cache_dir=cache, policy=policy,
+                                           hashes=hashes)
         except MediaError as exc:
-            problems.append(ClipProblem(spec.index, str(spec.file), label, exc.code,
-                                        exc.message))
+            problems.append(ClipProblem(spec.index, str(spec.file), clip_label(spec),
+                                        exc.code, exc.message))
         tracker.update(f"prepare:{spec.index}", 1.0, stage="prepare", clip=spec.index)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(prep, campaign.clips))
+    hashes.save()
     problems.sort(key=lambda p: p.index)
     if problems and not skip_bad:
-        hashes.save()
         raise CompileError(problems)
+    return assemble(campaign, prepared, outdir, formats=names, cache_dir=cache, jobs=jobs,
+                    problems=problems, progress=tracker)
+
+
+def assemble(
+    campaign: Campaign,
+    prepared: dict[int, PreparedClip],
+    outdir: Path,
+    *,
+    formats: Sequence[str],
+    cache_dir: Path,
+    jobs: int = 1,
+    problems: Sequence[ClipProblem] = (),
+    progress: ProgressSink | None = None,
+) -> CompileResult:
+    """Stage 3: render whatever segment is still missing, then join and write every output.
+
+    An output whose inputs have not changed since the last run is left untouched.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    tracker = progress if isinstance(progress, _Progress) else _Progress(progress)
     good = [s for s in campaign.clips if s.index in prepared]
     if not good:
         raise CompileError(problems) if problems else MediaError(
             "the campaign has no clips", code="no_clips")
+    plan = plan_segments(campaign, prepared, formats, cache_dir=cache_dir)
+    names, timelines, cues = plan.names, plan.timelines, plan.cues
+    rendered = render_segments(plan, jobs=jobs, progress=tracker)
 
-    # 2. cues and segments for every format
-    cues: dict[tuple[int, str], list[captions.Cue]] = {}
-    timelines: dict[str, list[Segment]] = {}
-    todo: list[_SegmentJob] = []
-    for frame in frames:
-        order: list[Segment] = []
-        if campaign.intro:
-            seg, job = _card_job(campaign.intro, "intro", campaign, frame, seg_dir, hashes)
-            order.append(seg)
-            todo += [job] if job else []
-        for spec in good:
-            p = prepared[spec.index]
-            try:
-                cue_list = clip_cues(campaign, spec, p, frame)
-            except MediaError as exc:
-                raise CompileError([ClipProblem(spec.index, str(spec.file), clip_label(spec),
-                                                exc.code, exc.message)]) from exc
-            cues[(spec.index, frame.name)] = cue_list
-            seg, job = _clip_job(campaign, p, cue_list, frame, seg_dir)
-            order.append(seg)
-            todo += [job] if job else []
-        if campaign.outro:
-            seg, job = _card_job(campaign.outro, "outro", campaign, frame, seg_dir, hashes)
-            order.append(seg)
-            todo += [job] if job else []
-        timelines[frame.name] = order
-    hashes.save()
-    unique = {j.key: j for j in todo}
-    for job in unique.values():
-        tracker.plan(job.item, job.weight * 4)
-
-    def do(job: _SegmentJob) -> None:
-        job.run(lambda f: tracker.update(job.item, f, stage="render", segment=job.item))
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for _ in pool.map(do, unique.values()):
-            pass
-
-    # 3. outputs
+    # outputs
     manifest = _Manifest(outdir / ".manifest.json")
     written: list[str] = []
     outputs: list[str] = []
@@ -418,9 +510,28 @@ def compile_campaign(
             outputs.append(cut)
         tracker.update(f"join:{name}", 1.0, stage="join", format=name)
 
-    # subtitles, timed on the compiled timeline (identical in every format)
-    primary = names[0]
-    tl = Timeline.of(timelines[primary])
+    outputs += _write_subtitles(campaign, good, timelines[names[0]], cues, names[0], outdir,
+                                written)
+    cut_warnings = _cut_warnings(outdir, outputs, timelines)
+    report = _report(campaign, names, good, prepared, cues, problems, finals, outputs,
+                     cut_warnings)
+    if write_text_atomic(outdir / "report.json",
+                         json.dumps(report, ensure_ascii=False, indent=2) + "\n"):
+        written.append("report.json")
+    outputs.append("report.json")
+    manifest.save()
+    tracker.update("done", 1.0, stage="done")
+    total = sum(len(v) for v in timelines.values())
+    return CompileResult(outdir, outputs, report, rendered, total - rendered, written,
+                         list(problems))
+
+
+def _write_subtitles(campaign: Campaign, good: Sequence[ClipSpec], segments: list[Segment],
+                     cues: dict[tuple[int, str], list[captions.Cue]], primary: str,
+                     outdir: Path, written: list[str]) -> list[str]:
+    """SRT and VTT per native language and for the translation language, on the compiled
+    timeline (identical in every format, so the first format's cues are used)."""
+    tl = Timeline.of(segments)
     per_language: dict[str, list[tuple[float, captions.Cue]]] = {}
     translation_cues: list[tuple[float, captions.Cue]] = []
     for spec in good:
@@ -437,35 +548,29 @@ def compile_campaign(
     translation_entries = _subtitle_entries(translation_cues, "native")
     if translation_entries:
         subtitle_sets[campaign.translation_language] = translation_entries
+    outputs = []
     for lang, entries in subtitle_sets.items():
         for ext, writer in (("srt", captions.write_srt), ("vtt", captions.write_vtt)):
             rel = f"subtitles/{lang}.{ext}"
             if write_text_atomic(outdir / rel, writer(entries)):
                 written.append(rel)
             outputs.append(rel)
+    return outputs
 
-    # cut sizes against WhatsApp's limit
-    cut_warnings = []
+
+def _cut_warnings(outdir: Path, outputs: list[str],
+                  timelines: dict[str, list[Segment]]) -> list[str]:
+    """Cuts over WhatsApp's 16 MB a minute (the encoder's bitrate cap should prevent it)."""
+    warnings = []
     for rel in outputs:
         if rel.startswith("cuts/"):
+            language, fmt = rel[5:-4].rsplit("-", 1)
             size = (outdir / rel).stat().st_size
-            minutes = cut_for_language(timelines[rel.rsplit("-", 1)[1][:-4]],
-                                       rel[5:].rsplit("-", 1)[0]).duration / 60
+            minutes = cut_for_language(timelines[fmt], language).duration / 60
             if size > WHATSAPP_BYTES_PER_MINUTE * max(minutes, 1 / 60):
-                cut_warnings.append(f"{rel} is {size / 1e6:.1f} MB for {minutes:.2f} min, "
-                                    "over WhatsApp's 16 MB a minute")
-
-    report = _report(campaign, names, good, prepared, cues, problems, finals, outputs,
-                     cut_warnings)
-    if write_text_atomic(outdir / "report.json",
-                         json.dumps(report, ensure_ascii=False, indent=2) + "\n"):
-        written.append("report.json")
-    outputs.append("report.json")
-    manifest.save()
-    tracker.update("done", 1.0, stage="done")
-    return CompileResult(outdir, outputs, report, len(unique),
-                         sum(len(v) for v in timelines.values()) - len(unique), written,
-                         problems)
+                warnings.append(f"{rel} is {size / 1e6:.1f} MB for {minutes:.2f} min, "
+                                "over WhatsApp's 16 MB a minute")
+    return warnings
 
 
 def _report(campaign: Campaign, names: Sequence[str], good: Sequence[ClipSpec],

@@ -63,6 +63,17 @@ class PreparedClip:
     def duration(self) -> float:
         return self.frames / FPS
 
+    def to_meta(self) -> dict[str, Any]:
+        """Plain JSON data, so another worker can rebuild this with :func:`from_meta`."""
+        return {
+            "version": ANALYSIS_VERSION, "source_sha256": self.source_sha256,
+            "info": self.info, "width": self.width, "height": self.height,
+            "trim": [self.trim_start, self.trim_end, self.trim_auto], "frames": self.frames,
+            "speech": [list(r) for r in self.speech],
+            "loudness_before": self.loudness_before, "loudness_after": self.loudness_after,
+            "warnings": list(self.warnings), "key": self.key,
+        }
+
 
 def clip_label(spec: ClipSpec) -> str:
     return f"{spec.language}, {spec.speaker}"
@@ -108,7 +119,7 @@ def prepare_clip(
     wav_path = folder / f"{key}.wav"
     if meta_path.exists() and wav_path.exists():
         try:
-            return _load(spec, json.loads(meta_path.read_text("utf-8")), wav_path)
+            return from_meta(spec, json.loads(meta_path.read_text("utf-8")), wav_path)
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is simply redone
     folder.mkdir(parents=True, exist_ok=True)
@@ -179,10 +190,12 @@ def prepare_clip(
         "key": key,
     }
     write_text_atomic(meta_path, json.dumps(meta, ensure_ascii=False, indent=1))
-    return _load(spec, meta, wav_path)
+    return from_meta(spec, meta, wav_path)
 
 
-def _load(spec: ClipSpec, meta: dict[str, Any], wav_path: Path) -> PreparedClip:
+def from_meta(spec: ClipSpec, meta: dict[str, Any], wav_path: Path) -> PreparedClip:
+    """Rebuild a prepared clip from :meth:`PreparedClip.to_meta` data (``wav_path`` is only
+    read if a segment still has to be rendered)."""
     start, end, auto = meta["trim"]
     return PreparedClip(
         spec=spec,
