@@ -104,6 +104,7 @@ def _include_routers(app: FastAPI) -> None:
     from service.clips.endpoints import router as clips_router
     from service.invitations.endpoints import router as invitations_router
     from service.leaders.endpoints import router as leaders_router
+    from service.observability.endpoints import router as observability_router
     from service.organisations.endpoints import router as staff_router
     from service.renders.endpoints import router as renders_router
     from service.uploads.endpoints import router as uploads_router
@@ -120,6 +121,7 @@ def _include_routers(app: FastAPI) -> None:
         uploads_router,
         clips_router,
         renders_router,
+        observability_router,
     ):
         app.include_router(router)
 
