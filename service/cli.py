@@ -113,6 +113,37 @@ def _run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "worker",
+        help="run worker processes for Redis or RabbitMQ (CHORUS_BROKER, CHORUS_BROKER_URL)",
+        description="Run Dramatiq worker processes that prepare clips and join compiles. Only "
+                    "with a real broker; on the embedded default `chorus serve` runs the "
+                    "workers itself. Due work is re-enqueued on start.",
+    )
+    p.add_argument("--processes", type=int, default=None,
+                   help="worker processes (default: CHORUS_WORKER_PROCESSES, 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads per process (default: CHORUS_WORKER_THREADS, 2)")
+    p.add_argument("--no-resume", action="store_true",
+                   help="do not re-enqueue due work on start")
+    p.set_defaults(func=_run_worker)
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    from service.jobs import WorkerConfigError, run_worker_processes
+    from service.settings import get_settings
+
+    settings = get_settings()
+    settings.check_production()
+    try:
+        return run_worker_processes(settings, processes=args.processes, threads=args.threads,
+                                    resume=not args.no_resume)
+    except WorkerConfigError as exc:
+        print(f"chorus worker: {exc}", file=sys.stderr)
+        return 2
+
+
 def _add_user(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("user", help="staff accounts")
     user_sub = p.add_subparsers(dest="user_command", required=True)
@@ -201,7 +232,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-REGISTRARS: list[Registrar] = [_add_compile, _add_migrate, _add_serve, _add_user, _add_demo]
+REGISTRARS: list[Registrar] = [_add_compile, _add_migrate, _add_serve, _add_user, _add_demo,
+                               _add_worker]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,18 +25,19 @@ from sqlalchemy.orm import Session
 
 from service import queue
 from service.db import unit_of_work
-from service.models import Clip, Compile, utcnow
+from service.models import Clip, Compile, CompileClip, utcnow
 from service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 _PENDING_KEY = "chorus_pending_jobs"
 
-COMPILE_LEASE_SECONDS = 120.0
-"""A running compile whose heartbeat is older than this is presumed abandoned (worker died)."""
+COMPILE_LEASE_SECONDS = 15.0
+"""The default ``Settings.stage_lease_seconds``: a running stage whose heartbeat is older is
+presumed abandoned (its worker died) and may be taken over."""
 
 DUE_CLIP_STATUSES = ("received", "probing")
-DUE_COMPILE_STATUSES = ("queued", "running")
+DUE_COMPILE_STATUSES = ("queued", "running", "joining")
 
 
 def enqueue(actor_name: str, /, *, session: Session | None = None, **ids: str) -> None:
@@ -62,8 +63,9 @@ def pending(session: Session) -> list[tuple[str, dict[str, str]]]:
 
 
 def _send(actor_name: str, kwargs: dict[str, Any]) -> None:
-    broker = queue.get_broker(get_settings())
-    queue.send(broker, actor_name, kwargs)
+    settings = get_settings()
+    broker = queue.get_broker(settings)
+    queue.send(broker, actor_name, kwargs, prefix=settings.queue_prefix)
 
 
 @sa_event.listens_for(Session, "after_commit")
@@ -96,15 +98,18 @@ class Resumed:
 def resume_due_work(settings: Settings | None = None, *, embedded: bool = True) -> Resumed:
     """Re-enqueue every clip and compile that is due but not done.
 
-    ``embedded``: this process is the only worker (in-process broker), so any compile still
-    marked running was running here before a restart and is certainly abandoned: it goes back
-    to ``queued``. With a real broker (``embedded=False``) only compiles whose heartbeat lease
-    ran out are taken back; a compile another worker is running keeps its claim. Running a
-    stage twice is harmless: every stage is idempotent and claims its row first.
+    ``embedded``: this process is the only worker (in-process broker), so anything still
+    marked running was running here before a restart and is certainly abandoned: a running
+    compile goes back to ``queued`` (it is started again, counting an attempt), its running
+    clips to ``queued``, a join in progress loses its claim. With a real broker
+    (``embedded=False``) only work whose heartbeat lease ran out is taken back; work another
+    worker is doing keeps its claim. Running a stage twice is harmless: every stage is
+    idempotent and claims its row first.
     """
     settings = settings or get_settings()
     resumed = Resumed()
-    now = utcnow()
+    cutoff = utcnow() - timedelta(seconds=settings.stage_lease_seconds)
+    lapsed = or_(Compile.heartbeat_at.is_(None), Compile.heartbeat_at < cutoff)
     with unit_of_work(settings) as session:
         if embedded:
             session.execute(
@@ -112,17 +117,22 @@ def resume_due_work(settings: Settings | None = None, *, embedded: bool = True) 
                 .where(Compile.status == "running")
                 .values(status="queued", heartbeat_at=None)
             )
-            stale = Compile.status == "queued"
-        else:
-            cutoff = now - timedelta(seconds=COMPILE_LEASE_SECONDS)
-            stale = or_(
-                Compile.status == "queued",
-                (Compile.status == "running")
-                & (or_(Compile.heartbeat_at.is_(None), Compile.heartbeat_at < cutoff)),
+            session.execute(
+                update(Compile).where(Compile.status == "joining").values(heartbeat_at=None)
             )
-        resumed.compiles = list(
-            session.scalars(select(Compile.id).where(stale).order_by(Compile.created_at))
+            session.execute(
+                update(CompileClip)
+                .where(CompileClip.status == "running")
+                .values(status="queued", heartbeat_at=None)
+            )
+        due = or_(
+            Compile.status == "queued",
+            (Compile.status.in_(("running", "joining"))) & lapsed,
         )
+        found = session.execute(
+            select(Compile.id, Compile.status).where(due).order_by(Compile.created_at)
+        ).all()
+        resumed.compiles = [compile_id for compile_id, _ in found]
         resumed.clips = list(
             session.scalars(
                 select(Clip.id)
@@ -132,8 +142,9 @@ def resume_due_work(settings: Settings | None = None, *, embedded: bool = True) 
         )
         for clip_id in resumed.clips:
             enqueue("clip.probe", session=session, clip_id=clip_id)
-        for compile_id in resumed.compiles:
-            enqueue("compile.run", session=session, compile_id=compile_id)
+        for compile_id, status in found:
+            actor = "compile.join" if status == "joining" else "compile.run"
+            enqueue(actor, session=session, compile_id=compile_id)
     if resumed.clips or resumed.compiles:
         log.info("resumed %d clip(s) and %d compile(s)", len(resumed.clips),
                  len(resumed.compiles))
@@ -177,9 +188,59 @@ def start_embedded_workers(
     settings = settings or get_settings()
     if not queue.is_embedded(settings) or settings.worker_threads <= 0:
         return None
+    queue.check_consistency(settings)
     broker = queue.get_broker(settings)
     declare_actors(broker, settings)
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=200)
     worker.start()
     resumed = resume_due_work(settings, embedded=True) if resume else Resumed()
     return EmbeddedWorkers(worker=worker, resumed=resumed)
+
+
+# --- worker processes (`chorus worker`) --------------------------------------------------------
+
+WORKER_BOOT = "workers.actors:boot"
+"""What each worker process imports and calls to get its broker and actors (by name)."""
+
+
+class WorkerConfigError(RuntimeError):
+    """``chorus worker`` cannot start with these settings (the message says why)."""
+
+
+def run_worker_processes(settings: Settings | None = None, *, processes: int | None = None,
+                         threads: int | None = None, resume: bool = True,
+                         shutdown_timeout_ms: int = 30_000) -> int:
+    """Run Dramatiq worker processes for the configured broker until stopped; the exit code.
+
+    Checks the settings first (a clear error instead of workers that lose or steal work),
+    re-enqueues due work once (not once per process), then hands over to Dramatiq's own
+    process supervisor: ``processes`` OS processes of ``threads`` threads each, every one
+    booted by :data:`WORKER_BOOT`. SIGTERM stops them gracefully; if one dies, the others are
+    stopped too and the exit code says so (a supervisor such as Kubernetes restarts them).
+    """
+    from dramatiq import cli as dramatiq_cli
+
+    from service.db import dispose_engines
+
+    settings = settings or get_settings()
+    if queue.is_embedded(settings):
+        raise WorkerConfigError(
+            "CHORUS_BROKER is 'inprocess': the workers run inside `chorus serve`. Set "
+            "CHORUS_BROKER=redis or rabbitmq (and CHORUS_BROKER_URL) to run separate workers.")
+    try:
+        queue.check_consistency(settings)
+    except queue.BrokerConfigError as exc:
+        raise WorkerConfigError(str(exc)) from exc
+    if resume:
+        resume_due_work(settings, embedded=False)
+    # Nothing opened here may leak into the forked processes (pika connections are not
+    # fork-safe; each process builds its own broker and database pool in WORKER_BOOT).
+    broker = queue.get_broker(settings)
+    broker.close()
+    queue.set_broker(None)
+    dispose_engines()
+    argv = [WORKER_BOOT, "--processes", str(processes or settings.worker_processes),
+            "--threads", str(threads or max(1, settings.worker_threads)),
+            "--worker-shutdown-timeout", str(shutdown_timeout_ms)]
+    args = dramatiq_cli.make_argument_parser().parse_args(argv)
+    return int(dramatiq_cli.main(args) or 0)

@@ -45,6 +45,29 @@ class Settings(BaseSettings):
     invite_rate_limit_per_minute: int = Field(default=30, gt=0)
     worker_threads: int = Field(default=2, ge=0)
 
+    # --- the pipeline at scale (service/queue.py checks these agree at start) ---------------
+    worker_processes: int = Field(default=1, ge=1)
+    """``chorus worker``: worker processes (each runs ``worker_threads`` threads)."""
+    queue_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_-]*$")
+    """Prefix of every queue name, so several deployments (or test runs) share one broker."""
+    probe_time_limit_seconds: int = Field(default=300, gt=0)
+    prepare_time_limit_seconds: int = Field(default=600, gt=0)
+    """One clip's ``clip.prepare`` (analysis plus its segment in every format)."""
+    join_time_limit_seconds: int = Field(default=900, gt=0)
+    """A compile's ``compile.join`` (cards, joins, cuts, subtitles, report, upload)."""
+    stage_max_retries: int = Field(default=3, ge=0)
+    """Retries after a stage's first failure (then the stage is failed for good)."""
+    retry_min_backoff_ms: int = Field(default=2_000, gt=0)
+    retry_max_backoff_ms: int = Field(default=60_000, gt=0)
+    stage_lease_seconds: float = Field(default=15.0, gt=0)
+    """A running stage whose heartbeat is older than this is presumed dead and taken over."""
+    redis_heartbeat_timeout_ms: int = Field(default=20_000, gt=0)
+    """Redis: a worker silent this long is dead; its unacknowledged messages are requeued."""
+    redis_maintenance_chance: int = Field(default=1_000_000, ge=1, le=1_000_000)
+    """Redis: broker commands per million that run the requeue maintenance (1e6: every one)."""
+    rabbitmq_consumer_timeout_ms: int = Field(default=1_800_000, gt=0)
+    """RabbitMQ: the server's ``consumer_timeout`` (an unacked delivery older is cancelled)."""
+
     session_hours: int = Field(default=12, gt=0)
     """How long a staff sign-in lasts without activity limits (absolute lifetime)."""
 

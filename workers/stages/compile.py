@@ -1,38 +1,36 @@
-"""Stage ``compile.run``: a campaign's approved, consented clips → every output, stored.
+"""Stage ``compile.run``, and what every pipeline stage shares about a compile.
 
-Steps: claim the compile row (so two deliveries of one message never run it at once), select
-the clips that may be compiled (approved AND with a non-withdrawn consent: the consent rule is
-enforced here, where work starts, not only in the pages), fetch their originals to a work
-folder, build the engine's ``Campaign`` from the rows, run ``compile_campaign`` with the shared
-segment cache, then store every output under ``compiles/<compile_id>/`` and mark it done.
+The pipeline (ids only in messages; the database holds every stage's state):
 
-Idempotent and resumable: the work folder (``<data_dir>/work/compiles/<id>``) survives a crash;
-originals already fetched are kept, segments already rendered are reused from the
-content-addressed cache, a finished local compile (marker file) is not run again, and an output
-already stored whole is not uploaded again. Output keys are fixed names, so a re-run can only
-ever produce one set of outputs. Progress and a heartbeat are written by a background thread at
-most once a second (throttled DB writes), so the engine's many progress events cost nothing.
+1. ``compile.run(compile_id)`` (this module): claim the queued compile, check what may be
+   compiled (approved AND a non-withdrawn consent: the consent rule is enforced where work
+   starts, and again at the join), write one :class:`CompileClip` row per clip, and send one
+   ``clip.prepare`` per clip, so the clips are rendered in parallel on every worker.
+2. ``clip.prepare(compile_clip_id)`` (``prepare.py``): prepare the clip and render its segment
+   for each format, store each segment under its content key, keep the prepared clip's data
+   on the row. The worker that finishes the last clip moves the compile to ``joining`` with
+   one conditional UPDATE (:func:`try_join`): exactly one ``compile.join`` is sent.
+3. ``compile.join(compile_id)`` (``join.py``): fetch the segments, assemble, store every output
+   under ``compiles/<id>/`` (fixed names: a re-run can only ever produce one set).
+
+Every stage claims its row first (a second delivery of a message never runs it twice at
+once), renews a heartbeat while it works, and is safe to run again after a crash.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import mimetypes
 import re
-import shutil
-import threading
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from service import jobs
 from service.clips.repository import compilable_clips
 from service.db import unit_of_work
-from service.jobs import COMPILE_LEASE_SECONDS
 from service.models import (
     Campaign as CampaignRow,
 )
@@ -46,25 +44,22 @@ from service.models import (
     Translation,
     utcnow,
 )
-from service.queue import MAX_RETRIES
 from service.settings import Settings
 from workers.media import captions
 from workers.media.campaign import Campaign, Card, ClipSpec
 from workers.media.errors import MediaError
 from workers.media.languages import base_language
 from workers.media.style import Brand
-from workers.stages.common import cache_dir, store_for, work_root
+from workers.stages.common import lease_cutoff
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = MAX_RETRIES + 2
-"""Claims of one compile before it is failed for good (retries plus one restart)."""
-FLUSH_SECONDS = 1.0
-"""At most one progress write a second."""
-FETCH_SHARE, STORE_SHARE = 0.05, 0.05
-"""Parts of the overall progress spent fetching originals and storing outputs."""
-DONE_MARKER = ".compiled.json"
+MAX_ATTEMPTS = 5
+"""Starts of one compile (a restart of the embedded default starts it again) before it fails."""
 CARD_SECONDS = 3.0
+CLIPS_SHARE = 0.85
+"""Part of a compile's overall progress spent preparing clips; the join does the rest."""
+UNFINISHED = ("queued", "running")
 
 CONTENT_TYPES = {
     ".mp4": "video/mp4",
@@ -96,121 +91,80 @@ def output_prefix(compile_id: str) -> str:
     return f"compiles/{compile_id}/"
 
 
-# --- claiming ---------------------------------------------------------------------------------
+# --- claiming, joining, progress (shared by the stages) ---------------------------------------
 
 
 def claim(session: Session, compile_id: str) -> bool:
-    """Atomically take the compile: queued, or running with a lapsed heartbeat (owner died)."""
-    now = utcnow()
-    cutoff = now - timedelta(seconds=COMPILE_LEASE_SECONDS)
+    """Atomically start a queued compile (one UPDATE; ``attempts`` counts the starts)."""
     result = session.execute(
         update(Compile)
-        .where(
-            Compile.id == compile_id,
-            or_(
-                Compile.status == "queued",
-                and_(
-                    Compile.status == "running",
-                    or_(Compile.heartbeat_at.is_(None), Compile.heartbeat_at < cutoff),
-                ),
-            ),
-        )
-        .values(status="running", heartbeat_at=now, attempts=Compile.attempts + 1)
+        .where(Compile.id == compile_id, Compile.status == "queued")
+        .values(status="running", heartbeat_at=utcnow(), attempts=Compile.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-# --- progress ---------------------------------------------------------------------------------
+def try_join(session: Session, compile_id: str) -> bool:
+    """Move the compile to ``joining`` if no clip is left to prepare; ``True`` for the winner.
 
-_SEGMENT_ITEM = re.compile(r"^clip(\d+):(\w+)$")
-_PREPARE_ITEM = re.compile(r"^prepare:(\d+)$")
-
-
-@dataclass
-class ProgressState:
-    """Progress in memory, updated by the engine's threads, flushed by :class:`Flusher`."""
-
-    formats: int
-    index_to_clip: dict[int, str] = field(default_factory=dict)
-    overall: float = 0.0
-    prepare: dict[int, float] = field(default_factory=dict)
-    render: dict[tuple[int, str], float] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    version: int = 0
-
-    def set_overall(self, value: float) -> None:
-        with self.lock:
-            self.overall = max(self.overall, min(1.0, value))
-            self.version += 1
-
-    def on_event(self, event: dict[str, Any]) -> None:
-        """The engine's progress callback: ``{"item", "fraction", "overall", ...}``."""
-        item = str(event.get("item", ""))
-        fraction = float(event.get("fraction") or 0.0)
-        with self.lock:
-            if m := _PREPARE_ITEM.match(item):
-                self.prepare[int(m.group(1))] = fraction
-            elif m := _SEGMENT_ITEM.match(item):
-                self.render[(int(m.group(1)), m.group(2))] = fraction
-            engine = float(event.get("overall") or 0.0)
-            self.overall = max(self.overall, FETCH_SHARE + engine * (1 - FETCH_SHARE - STORE_SHARE))
-            self.version += 1
-
-    def per_clip(self) -> dict[str, float]:
-        """Each clip's progress: 20 % analysis, 80 % its segments in every format."""
-        with self.lock:
-            out: dict[str, float] = {}
-            for index, clip_id in self.index_to_clip.items():
-                renders = [v for (i, _), v in self.render.items() if i == index]
-                rendered = sum(renders) / max(self.formats, 1) if renders else 0.0
-                out[clip_id] = round(0.2 * self.prepare.get(index, 0.0) + 0.8 * rendered, 4)
-            return out
+    One conditional UPDATE (``status = 'running' AND NOT EXISTS (unfinished clip)``): when the
+    last two clips finish at the same moment on two workers, both try, the database lets
+    exactly one UPDATE change the row (PostgreSQL re-checks the WHERE on the locked row; SQLite
+    serialises writers), and only that worker sends ``compile.join``. Call it in its own
+    transaction *after* the clip's own result is committed, so the last finisher sees it.
+    """
+    unfinished = exists().where(CompileClip.compile_id == compile_id,
+                                CompileClip.status.in_(UNFINISHED))
+    result = session.execute(
+        update(Compile)
+        .where(Compile.id == compile_id, Compile.status == "running", ~unfinished)
+        .values(status="joining", heartbeat_at=None,
+                progress=case((Compile.progress < CLIPS_SHARE, CLIPS_SHARE),
+                              else_=Compile.progress))
+        .execution_options(synchronize_session=False)
+    )
+    won = bool(getattr(result, "rowcount", 0) == 1)
+    if won:
+        jobs.enqueue("compile.join", session=session, compile_id=compile_id)
+    return won
 
 
-class Flusher(threading.Thread):
-    """Writes progress and the heartbeat once a second while the compile runs."""
+def join_if_ready(settings: Settings, compile_id: str) -> bool:
+    """:func:`try_join` in a transaction of its own (sends ``compile.join`` after commit)."""
+    with unit_of_work(settings) as session:
+        return try_join(session, compile_id)
 
-    def __init__(self, settings: Settings, compile_id: str, state: ProgressState):
-        super().__init__(name=f"compile-progress-{compile_id[:8]}", daemon=True)
-        self.settings, self.compile_id, self.state = settings, compile_id, state
-        self.stopping = threading.Event()
-        self._written = -1
 
-    def run(self) -> None:
-        while not self.stopping.wait(FLUSH_SECONDS):
-            try:
-                self.flush()
-            except Exception:  # a busy database must not kill the compile
-                log.exception("progress write failed for compile %s", self.compile_id)
+def touch_compile(session: Session, compile_id: str) -> None:
+    """Renew the compile's heartbeat and raise its overall progress from its clips' progress.
 
-    def flush(self) -> None:
-        version = self.state.version
-        per_clip = self.state.per_clip()
-        with unit_of_work(self.settings) as session:
-            values: dict[str, Any] = {"heartbeat_at": utcnow()}
-            if version != self._written:
-                values["progress"] = round(self.state.overall, 4)
-            session.execute(
-                update(Compile)
-                .where(Compile.id == self.compile_id, Compile.status == "running")
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if version != self._written:
-                for clip_id, value in per_clip.items():
-                    session.execute(
-                        update(CompileClip)
-                        .where(CompileClip.compile_id == self.compile_id,
-                               CompileClip.clip_id == clip_id)
-                        .values(progress=value, status="running" if value < 1 else "done")
-                        .execution_options(synchronize_session=False)
-                    )
-        self._written = version
+    Clips that ended (done, failed) count as complete; skipped clips do not count. Progress
+    only ever goes up, whichever worker writes last.
+    """
+    values = [float(p) if st in UNFINISHED else 1.0
+              for st, p in session.execute(
+                  select(CompileClip.status, CompileClip.progress)
+                  .where(CompileClip.compile_id == compile_id, CompileClip.status != "skipped"))]
+    overall = round(CLIPS_SHARE * (sum(values) / len(values)), 4) if values else 0.0
+    session.execute(
+        update(Compile)
+        .where(Compile.id == compile_id, Compile.status == "running")
+        .values(heartbeat_at=utcnow(),
+                progress=case((Compile.progress < overall, overall), else_=Compile.progress))
+        .execution_options(synchronize_session=False)
+    )
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=10)
+
+def fail(settings: Settings, compile_id: str, code: str, message: str) -> None:
+    """Fail the compile for good, with a code and a message staff see."""
+    with unit_of_work(settings) as session:
+        row = session.get(Compile, compile_id)
+        if row is None:
+            return
+        row.status, row.error_code, row.error = "failed", code, message[:4000]
+        row.finished_at = utcnow()
+        row.heartbeat_at = None
 
 
 # --- building the engine's campaign from rows -------------------------------------------------
@@ -298,8 +252,12 @@ def _cues(clip: Clip) -> tuple[tuple[float, float], ...] | None:
     return tuple(out) or None
 
 
-def load_plan(session: Session, compile_id: str) -> tuple[CompilePlan, list[str]]:
+def load_plan(session: Session, compile_id: str, *, add_missing: bool = True
+              ) -> tuple[CompilePlan, list[str]]:
     """Read the compile and its clips; mark clips that lost consent ``skipped``.
+
+    ``add_missing``: write a :class:`CompileClip` row for an eligible clip that has none (when
+    the compile starts); later stages pass ``False`` and leave such late clips out.
 
     Returns the plan and the problems (one per clip that cannot be compiled: missing text);
     raises :class:`CompileRefused` when nothing can be compiled.
@@ -344,6 +302,8 @@ def load_plan(session: Session, compile_id: str) -> tuple[CompilePlan, list[str]
     problems: list[str] = []
     plans: list[ClipPlan] = []
     for clip in eligible:
+        if not add_missing and clip.id not in existing:
+            continue
         cc = existing.get(clip.id) or CompileClip(
             compile_id=row.id, clip_id=clip.id, status="queued", progress=0.0)
         if clip.id not in existing:
@@ -412,14 +372,18 @@ def write_cue_srt(clip: ClipPlan, path: Path) -> Path:
     return path
 
 
-def build_campaign(plan: CompilePlan, folder: Path, originals: dict[str, Path],
-                   logo: Path | None) -> Campaign:
-    """The engine's :class:`Campaign` from the plan and the fetched files."""
+def build_campaign(plan: CompilePlan, folder: Path, logo: Path | None = None,
+                   clips: tuple[ClipPlan, ...] | None = None) -> Campaign:
+    """The engine's :class:`Campaign` from the plan (``clips``: a subset, indexes 1..n).
+
+    Each clip's file is :func:`original_path` in ``folder``: fetched there when the clip must
+    be analysed or rendered, absent when its prepared data and segments are enough (the join).
+    """
     specs = []
-    for clip in plan.clips:
+    for index, clip in enumerate(clips if clips is not None else plan.clips, start=1):
         srt = write_cue_srt(clip, folder / f"cues-{clip.clip_id}.srt") if clip.cues else None
         specs.append(ClipSpec(
-            index=clip.index, file=originals[clip.clip_id], language=clip.language,
+            index=index, file=original_path(folder, clip), language=clip.language,
             language_name=clip.language_name, speaker=clip.speaker, role=clip.role,
             sentences=clip.sentences, trim=clip.trim, captions=srt, line=0))
 
@@ -444,171 +408,75 @@ def build_campaign(plan: CompilePlan, folder: Path, originals: dict[str, Path],
 # --- the stage --------------------------------------------------------------------------------
 
 
-def _fetch(settings: Settings, key: str, dest: Path) -> Path:
-    """Fetch an object unless a complete copy is already there (resume after a crash)."""
-    store = store_for(settings)
-    if dest.exists() and dest.stat().st_size == store.size(key):
-        return dest
-    store.get_file(key, dest)
-    return dest
-
-
-def _suffix(name: str) -> str:
+def suffix_of(name: str) -> str:
     suffix = Path(name).suffix.lower()
     return suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".bin"
 
 
-def _fail(settings: Settings, compile_id: str, code: str, message: str,
-          clip_codes: dict[str, str] | None = None) -> None:
+def original_path(folder: Path, clip: ClipPlan) -> Path:
+    """Where a clip's original is (or would be) fetched to inside a work folder."""
+    return folder / f"{clip.clip_id}{suffix_of(clip.original_filename)}"
+
+
+def run(compile_id: str, settings: Settings) -> str | None:
+    """Start (or re-start) a compile: fan out one ``clip.prepare`` per unfinished clip.
+
+    A queued compile is claimed; a compile already ``running`` (a resumed or duplicate message)
+    gets its unfinished clips sent again (each clip's own claim stops double work) and a join
+    if every clip has ended meanwhile. Returns the compile's status, ``None`` if there was
+    nothing to do.
+    """
     with unit_of_work(settings) as session:
         row = session.get(Compile, compile_id)
-        if row is None:
-            return
-        row.status, row.error_code, row.error = "failed", code, message[:4000]
-        row.finished_at = utcnow()
-        for cc in session.scalars(select(CompileClip).where(CompileClip.compile_id == compile_id)):
-            if clip_codes and cc.clip_id in clip_codes:
-                cc.status, cc.error_code = "failed", clip_codes[cc.clip_id]
-            elif cc.status in ("queued", "running"):
-                cc.status = "queued"
-
-
-def _release(settings: Settings, compile_id: str) -> None:
-    """Give the claim back so a retry (or a restart) can take it at once."""
+        if row is None or row.status not in ("queued", "running"):
+            return None
+        started = claim(session, compile_id)
+        if started:
+            session.refresh(row)
+            if row.attempts > MAX_ATTEMPTS:
+                row.status, row.error_code = "failed", "too_many_attempts"
+                row.error = f"the compile was started {row.attempts - 1} times and did not finish"
+                row.finished_at = utcnow()
+                return "failed"
+            if row.started_at is None:
+                row.started_at = utcnow()
+            row.output_prefix = output_prefix(compile_id)
+            row.error_code = row.error = None
+        elif row.status != "running":
+            return None
+    try:
+        with unit_of_work(settings) as session:
+            _plan, problems = load_plan(session, compile_id)
+    except CompileRefused as exc:
+        fail(settings, compile_id, exc.code, exc.message)
+        return "failed"
+    if problems:
+        fail(settings, compile_id, "missing_text", "; ".join(problems))
+        return "failed"
     with unit_of_work(settings) as session:
+        stale = and_(CompileClip.status == "running",
+                     or_(CompileClip.heartbeat_at.is_(None),
+                         CompileClip.heartbeat_at < lease_cutoff(settings)))
         session.execute(
-            update(Compile)
-            .where(Compile.id == compile_id, Compile.status == "running")
+            update(CompileClip)
+            .where(CompileClip.compile_id == compile_id, stale)
             .values(status="queued", heartbeat_at=None)
             .execution_options(synchronize_session=False)
         )
+        todo = list(session.scalars(
+            select(CompileClip.id).where(CompileClip.compile_id == compile_id,
+                                         CompileClip.status == "queued")
+            .order_by(CompileClip.id)))
+        for compile_clip_id in todo:
+            jobs.enqueue("clip.prepare", session=session, compile_clip_id=compile_clip_id)
+        touch_compile(session, compile_id)
+    log.info("compile %s: %d clip(s) sent to prepare", compile_id, len(todo))
+    join_if_ready(settings, compile_id)
+    return "running"
 
 
-def run(compile_id: str, settings: Settings, *, jobs: int | None = None) -> str | None:
-    """Run one compile to the end; return its final status (``None``: nothing to do here)."""
-    with unit_of_work(settings) as session:
-        if not claim(session, compile_id):
-            return None
-        row = session.get(Compile, compile_id)
-        assert row is not None
-        session.refresh(row)
-        if row.attempts > MAX_ATTEMPTS:
-            row.status, row.error_code = "failed", "too_many_attempts"
-            row.error = f"the compile was tried {row.attempts - 1} times and did not finish"
-            row.finished_at = utcnow()
-            return "failed"
-        if row.started_at is None:
-            row.started_at = utcnow()
-        row.output_prefix = output_prefix(compile_id)
-        row.error_code = row.error = None
-    try:
-        with unit_of_work(settings) as session:
-            plan, problems = load_plan(session, compile_id)
-    except CompileRefused as exc:
-        _fail(settings, compile_id, exc.code, exc.message)
-        return "failed"
-    if problems:
-        _fail(settings, compile_id, "missing_text", "; ".join(problems))
-        return "failed"
-    state = ProgressState(formats=len(plan.formats),
-                          index_to_clip={c.index: c.clip_id for c in plan.clips})
-    flusher = Flusher(settings, compile_id, state)
-    flusher.start()
-    folder = work_root(settings) / "compiles" / compile_id
-    try:
-        outputs = _produce(settings, plan, folder, state, jobs)
-        _store(settings, compile_id, folder / "out", outputs, state)
-    except MediaError as exc:
-        flusher.stop()
-        clip_codes = _clip_codes(exc, plan)
-        _fail(settings, compile_id, exc.code, str(exc), clip_codes)
-        shutil.rmtree(folder, ignore_errors=True)
-        return "failed"
-    except BaseException:
-        flusher.stop()
-        _release(settings, compile_id)
-        raise
-    flusher.stop()
-    _finish(settings, compile_id, folder / "out", outputs)
-    shutil.rmtree(folder, ignore_errors=True)
-    return "done"
-
-
-def _clip_codes(exc: MediaError, plan: CompilePlan) -> dict[str, str]:
-    """Which clips an engine error was about (``CompileError.problems`` by index)."""
-    by_index = {c.index: c.clip_id for c in plan.clips}
-    out: dict[str, str] = {}
-    for problem in getattr(exc, "problems", []) or []:
-        clip_id = by_index.get(getattr(problem, "index", -1))
-        if clip_id:
-            out[clip_id] = str(getattr(problem, "code", exc.code))
-    return out
-
-
-def _produce(settings: Settings, plan: CompilePlan, folder: Path, state: ProgressState,
-             jobs: int | None) -> list[str]:
-    """Fetch inputs and compile, unless a finished local compile is already in the folder."""
-    from workers.media.compile import compile_campaign
-
-    marker = folder / DONE_MARKER
-    outdir = folder / "out"
-    if marker.exists():
-        try:
-            done = json.loads(marker.read_text("utf-8"))
-            if done.get("formats") == list(plan.formats) and all(
-                    (outdir / name).exists() for name in done["outputs"]):
-                state.set_overall(1 - STORE_SHARE)
-                return list(done["outputs"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-    inputs = folder / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
-    originals: dict[str, Path] = {}
-    for n, clip in enumerate(plan.clips, start=1):
-        originals[clip.clip_id] = _fetch(
-            settings, clip.original_key,
-            inputs / f"{clip.clip_id}{_suffix(clip.original_filename)}")
-        state.set_overall(FETCH_SHARE * n / len(plan.clips))
-    logo = None
-    if plan.logo_key:
-        logo = _fetch(settings, plan.logo_key, inputs / f"logo{_suffix(plan.logo_key)}")
-    campaign = build_campaign(plan, inputs, originals, logo)
-    result = compile_campaign(
-        campaign, outdir, formats=plan.formats, jobs=jobs or max(1, settings.worker_threads),
-        skip_bad=False, cache_dir=cache_dir(settings), progress=state.on_event)
-    outputs = list(dict.fromkeys(result.outputs))
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"formats": list(plan.formats), "outputs": outputs}), "utf-8")
-    tmp.replace(marker)
-    return outputs
-
-
-def _store(settings: Settings, compile_id: str, outdir: Path, outputs: list[str],
-           state: ProgressState) -> None:
-    """Store every output whole; one already stored with the same size is skipped."""
-    store = store_for(settings)
-    for n, name in enumerate(outputs, start=1):
-        path = outdir / name
-        key = output_key(compile_id, name)
-        if not (store.exists(key) and store.size(key) == path.stat().st_size):
-            store.put_file(key, path, content_type_for(name))
-        state.set_overall(1 - STORE_SHARE + STORE_SHARE * n / len(outputs))
-
-
-def _finish(settings: Settings, compile_id: str, outdir: Path, outputs: list[str]) -> None:
-    records = [
-        {"name": name, "key": output_key(compile_id, name),
-         "content_type": content_type_for(name), "size": (outdir / name).stat().st_size}
-        for name in outputs
-    ]
-    with unit_of_work(settings) as session:
-        row = session.get(Compile, compile_id)
-        if row is None:
-            return
-        row.outputs = records
-        row.status, row.progress = "done", 1.0
-        row.finished_at = utcnow()
-        row.heartbeat_at = None
-        for cc in session.scalars(select(CompileClip).where(CompileClip.compile_id == compile_id)):
-            if cc.status != "skipped":
-                cc.status, cc.progress, cc.error_code = "done", 1.0, None
+def clip_counts(session: Session, compile_id: str) -> dict[str, int]:
+    """How many of the compile's clips are in each state (for logs and tests)."""
+    return {str(st): int(n) for st, n in session.execute(
+        select(CompileClip.status, func.count()).where(CompileClip.compile_id == compile_id)
+        .group_by(CompileClip.status))}

@@ -125,23 +125,18 @@ def test_missing_translation_refuses_the_compile(env: Env, fake: Path) -> None:
         assert s.get(Compile, comp.id).error_code == "translation_missing"
 
 
-def test_claim_is_exclusive_and_a_lapsed_lease_can_be_taken(env: Env, fake: Path) -> None:
+def test_claim_starts_a_queued_compile_once(env: Env, fake: Path) -> None:
     with unit_of_work(env.settings) as s:
         org = rows.organisation(s)
         comp = _compile(s, rows.campaign(s, org))
     with unit_of_work(env.settings) as s:
         assert stage.claim(s, comp.id) is True
     with unit_of_work(env.settings) as s:
-        assert stage.claim(s, comp.id) is False  # running, fresh heartbeat: someone has it
-        s.get(Compile, comp.id).heartbeat_at = utcnow() - timedelta(hours=1)
-    with unit_of_work(env.settings) as s:
-        assert stage.claim(s, comp.id) is True
-        assert s.get(Compile, comp.id).attempts == 2
-    with unit_of_work(env.settings) as s:
-        s.get(Compile, comp.id).status = "done"
-    with unit_of_work(env.settings) as s:
-        assert stage.claim(s, comp.id) is False  # done stays done: a second run is a no-op
-    assert stage.run(comp.id, env.settings) is None
+        assert stage.claim(s, comp.id) is False  # running: started already
+        row = s.get(Compile, comp.id)
+        assert (row.status, row.attempts) == ("running", 1)
+        row.status = "done"
+    assert stage.run(comp.id, env.settings) is None  # done stays done: a second run is a no-op
 
 
 def test_manual_cues_become_an_srt_in_original_seconds(tmp_path: Path) -> None:
@@ -155,16 +150,3 @@ def test_manual_cues_become_an_srt_in_original_seconds(tmp_path: Path) -> None:
     assert [(e.start, e.end) for e in entries] == [(0.6, 1.5), (1.6, 2.5)]
     assert entries[0].text == "Stay at home."
     assert entries[1].text == "Protect the NHS. Save lives."  # extra sentences join the last
-
-
-def test_progress_maps_engine_events_to_clips() -> None:
-    state = stage.ProgressState(formats=2, index_to_clip={1: "a", 2: "b"})
-    state.on_event({"item": "prepare:1", "fraction": 1.0, "overall": 0.1})
-    state.on_event({"item": "clip1:landscape", "fraction": 1.0, "overall": 0.5})
-    state.on_event({"item": "clip1:portrait", "fraction": 0.5, "overall": 0.6})
-    per = state.per_clip()
-    assert per["a"] == pytest.approx(0.2 + 0.8 * 0.75)
-    assert per["b"] == 0.0
-    assert 0.5 < state.overall < 0.6
-    state.on_event({"item": "prepare:2", "fraction": 1.0, "overall": 0.2})
-    assert state.overall > 0.5  # overall never goes back

@@ -1,0 +1,235 @@
+"""Stage ``compile.join``: every prepared clip's segments → the compile's outputs, stored.
+
+Runs once per compile: only the worker whose UPDATE moved the compile to ``joining`` sends it
+(:func:`workers.stages.compile.try_join`), and the join claims the row like every stage (a
+duplicate delivery finds it held, a dead joiner's lease lapses and another worker takes over).
+
+Steps: check consent again (a withdrawal during rendering still keeps the clip out), rebuild
+each done clip from its stored ``PreparedClip`` data, plan the segments, fetch the stored ones
+into the local cache (``plan_segments(...).missing_keys()`` then says what is still to render:
+the intro and outro cards, or a clip whose segment is missing, whose original is then fetched
+and prepared here), ``assemble``, and store every output under ``compiles/<id>/<name>`` with
+its lineage (the clips it was made from). Clips that failed are listed in the report and the
+compile's error; the video is made of the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from service.db import unit_of_work
+from service.models import Compile, CompileClip, utcnow
+from service.settings import Settings
+from workers.media.errors import MediaError
+from workers.stages import compile as compile_stage
+from workers.stages.common import (
+    Busy,
+    Heartbeat,
+    cache_dir,
+    lease_cutoff,
+    record_lineage,
+    seconds_until_lapse,
+    segment_object_key,
+    store_for,
+    work_root,
+    worker_id,
+)
+from workers.stages.compile import CLIPS_SHARE, CompilePlan, content_type_for, output_key
+from workers.stages.probe import policy_for
+
+log = logging.getLogger(__name__)
+
+STORE_SHARE = 0.1
+"""Part of the join's progress spent storing outputs."""
+
+
+def max_attempts(settings: Settings) -> int:
+    return settings.stage_max_retries + 1
+
+
+def claim(settings: Settings, compile_id: str) -> tuple[int, str] | Busy | None:
+    """Take the join; ``(join_attempts, worker)``, :class:`Busy`, or ``None``."""
+    me = worker_id()
+    now = utcnow()
+    with unit_of_work(settings) as session:
+        result = session.execute(
+            update(Compile)
+            .where(Compile.id == compile_id, Compile.status == "joining",
+                   or_(Compile.heartbeat_at.is_(None),
+                       Compile.heartbeat_at < lease_cutoff(settings)))
+            .values(heartbeat_at=now, join_worker=me, join_started_at=now,
+                    join_attempts=Compile.join_attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        row = session.get(Compile, compile_id)
+        if row is None:
+            return None
+        session.refresh(row)
+        if getattr(result, "rowcount", 0) != 1:
+            if row.status == "joining":
+                return Busy(seconds_until_lapse(settings, row.heartbeat_at) + 1.0)
+            return None
+        return row.join_attempts, me
+
+
+def run(compile_id: str, settings: Settings) -> str | Busy | None:
+    """Join one compile; its final status, :class:`Busy`, or ``None`` (nothing to do)."""
+    claimed = claim(settings, compile_id)
+    if not isinstance(claimed, tuple):
+        return claimed
+    attempts, me = claimed
+    if attempts > max_attempts(settings):
+        compile_stage.fail(settings, compile_id, "too_many_attempts",
+                           f"the join was tried {attempts - 1} times and never finished")
+        return "failed"
+    folder = work_root(settings) / "compiles" / compile_id
+    try:
+        status = _join(settings, compile_id, me, folder)
+    except compile_stage.CompileRefused as exc:
+        compile_stage.fail(settings, compile_id, exc.code, exc.message)
+        status = "failed"
+    except Exception as exc:
+        code = exc.code if isinstance(exc, MediaError) else "stage_error"
+        if attempts >= max_attempts(settings):
+            compile_stage.fail(settings, compile_id, code, str(exc) or type(exc).__name__)
+            shutil.rmtree(folder, ignore_errors=True)
+            return "failed"
+        _release(settings, compile_id, me)
+        raise
+    except BaseException:
+        _release(settings, compile_id, me)
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
+    return status
+
+
+def _release(settings: Settings, compile_id: str, me: str) -> None:
+    """Give the join back at once (a retry, or a restart, may take it without waiting)."""
+    with unit_of_work(settings) as session:
+        session.execute(
+            update(Compile)
+            .where(Compile.id == compile_id, Compile.status == "joining",
+                   Compile.join_worker == me)
+            .values(heartbeat_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _problem(index: int, file: str, label: str, code: str, message: str) -> Any:
+    from workers.media.prepare import ClipProblem
+
+    return ClipProblem(index, file, label, code, message)
+
+
+def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
+    from workers.media.compile import assemble, plan_segments, prepare
+    from workers.media.prepare import from_meta
+
+    with unit_of_work(settings) as session:
+        plan, _ = compile_stage.load_plan(session, compile_id, add_missing=False)
+        rows = {cc.clip_id: (cc.status, cc.prepared, cc.error_code, cc.error)
+                for cc in session.scalars(
+                    select(CompileClip).where(CompileClip.compile_id == compile_id))}
+    good = tuple(c for c in plan.clips
+                 if rows.get(c.clip_id, ("",))[0] == "done" and rows[c.clip_id][1])
+    failed = [c for c in plan.clips if rows.get(c.clip_id, ("",))[0] == "failed"]
+    if not good:
+        first = rows[failed[0].clip_id] if failed else None
+        raise compile_stage.CompileRefused(
+            "no clip could be prepared" + (f": {first[3]}" if first and first[3] else ""),
+            code=(first[2] if first and first[2] else "no_clips"))
+    inputs = folder / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    store = store_for(settings)
+    logo = None
+    if plan.logo_key:
+        logo = inputs / f"logo{compile_stage.suffix_of(plan.logo_key)}"
+        if not logo.exists():
+            store.get_file(plan.logo_key, logo)
+    campaign = compile_stage.build_campaign(plan, inputs, logo, clips=good)
+    wav_missing = folder / "no-audio.wav"  # only read if a clip segment must be rendered here
+    prepared = {spec.index: from_meta(spec, rows[clip.clip_id][1] or {}, wav_missing)
+                for spec, clip in zip(campaign.clips, good, strict=True)}
+    problems = [_problem(len(good) + n, c.original_filename, f"{c.language}, {c.speaker}",
+                         rows[c.clip_id][2] or "failed", rows[c.clip_id][3] or "failed")
+                for n, c in enumerate(failed, start=1)]
+    cache = cache_dir(settings)
+    seg_dir = cache / "segments"
+    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache)
+    for key in segment_plan.missing_keys():
+        stored = segment_object_key(key)
+        if store.exists(stored):
+            store.get_file(stored, seg_dir / f"{key}.mov")
+    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache)
+    for key in segment_plan.missing_keys():  # a clip's segment not in the store: redo it here
+        item = segment_plan.todo[key].item
+        if item.startswith("clip"):
+            index = int(item[len("clip"):].split(":", 1)[0])
+            spec = campaign.clips[index - 1]
+            if not spec.file.exists():
+                store.get_file(good[index - 1].original_key, spec.file)
+            prepared[index] = prepare(campaign, spec, cache_dir=cache,
+                                      policy=policy_for(settings))
+    join_progress = {"value": 0.0}
+
+    def on_event(event: dict[str, Any]) -> None:
+        join_progress["value"] = max(join_progress["value"], float(event.get("overall") or 0))
+
+    def beat() -> None:
+        value = CLIPS_SHARE + (1 - CLIPS_SHARE) * (1 - STORE_SHARE) * join_progress["value"]
+        with unit_of_work(settings) as session:
+            session.execute(
+                update(Compile)
+                .where(Compile.id == compile_id, Compile.status == "joining",
+                       Compile.join_worker == me)
+                .values(heartbeat_at=utcnow(), progress=round(min(value, 0.999), 4))
+                .execution_options(synchronize_session=False)
+            )
+
+    outdir = folder / "out"
+    with Heartbeat(f"join-{compile_id[:8]}", beat):
+        result = assemble(campaign, prepared, outdir, formats=plan.formats, cache_dir=cache,
+                          jobs=max(1, settings.worker_threads), problems=problems,
+                          progress=on_event)
+        outputs = list(dict.fromkeys(result.outputs))
+        clip_ids = [c.clip_id for c in good]
+        for name in outputs:
+            key = output_key(compile_id, name)
+            path = outdir / name
+            if not (store.exists(key) and store.size(key) == path.stat().st_size):
+                store.put_file(key, path, content_type_for(name))
+            with unit_of_work(settings) as session:
+                record_lineage(session, key, clip_ids, kind="output", compile_id=compile_id)
+    return _finish(settings, compile_id, me, outdir, outputs, plan, failed, rows)
+
+
+def _finish(settings: Settings, compile_id: str, me: str, outdir: Path, outputs: list[str],
+            plan: CompilePlan, failed: list[compile_stage.ClipPlan],
+            rows: dict[str, tuple[Any, ...]]) -> str:
+    records = [
+        {"name": name, "key": output_key(compile_id, name),
+         "content_type": content_type_for(name), "size": (outdir / name).stat().st_size}
+        for name in outputs
+    ]
+    with unit_of_work(settings) as session:
+        row = session.get(Compile, compile_id)
+        if row is None or row.status != "joining" or row.join_worker != me:
+            return row.status if row is not None else "failed"
+        row.outputs = records
+        row.status, row.progress = "done", 1.0
+        row.finished_at = utcnow()
+        row.heartbeat_at = None
+        if failed:
+            row.error_code = "clips_failed"
+            row.error = (f"{len(failed)} of {len(plan.clips)} clip(s) could not be compiled "
+                         "and were left out: " + "; ".join(
+                             f"{c.original_filename or c.clip_id} ({c.language}): "
+                             f"{rows[c.clip_id][3] or rows[c.clip_id][2]}" for c in failed))[:4000]
+        else:
+            row.error_code = row.error = None
+    return "done"

@@ -1,0 +1,238 @@
+"""Stage ``clip.prepare``: one clip of a compile, analysed and rendered in every format.
+
+Claims the :class:`CompileClip` row (queued, or running with a lapsed lease: its worker died),
+fetches the original, runs the engine's ``prepare`` (probe, validate, trim, loudness) and
+``render_clip`` (its segment per format), stores each segment whole under its content key
+``segments/<key>.mov`` with its lineage, and keeps ``PreparedClip.to_meta()`` and the segment
+keys on the row, which is all the join needs. The worker that ends the last clip moves the
+compile on to its join (:func:`workers.stages.compile.try_join`).
+
+Failure is bounded: every claim counts an attempt (a SIGKILLed worker's too). A failed attempt
+puts the row back to ``queued`` with its error and raises, so Dramatiq retries with backoff;
+the last allowed attempt marks the clip ``failed`` with the error staff see, and the compile
+goes on without it. Idempotent: segments already stored are not uploaded again, the engine's
+cache makes a repeated analysis or render cheap, and a finished row is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from service.db import unit_of_work
+from service.models import Compile, CompileClip, utcnow
+from service.settings import Settings
+from workers.media.errors import MediaError
+from workers.stages import compile as compile_stage
+from workers.stages.common import (
+    Busy,
+    Heartbeat,
+    cache_dir,
+    lease_cutoff,
+    record_lineage,
+    scratch,
+    seconds_until_lapse,
+    segment_object_key,
+    store_for,
+    worker_id,
+)
+from workers.stages.probe import policy_for
+
+log = logging.getLogger(__name__)
+
+PREPARE_SHARE, RENDER_SHARE = 0.2, 0.7
+"""A clip's progress: analysis, rendering; storing its segments is the rest."""
+
+
+def max_attempts(settings: Settings) -> int:
+    return settings.stage_max_retries + 1
+
+
+@dataclass
+class ClipProgress:
+    """The clip's progress in memory (engine threads write, the heartbeat reads)."""
+
+    formats: int
+    value: float = 0.0
+    renders: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set(self, value: float) -> None:
+        with self.lock:
+            self.value = max(self.value, min(1.0, value))
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """``render_clip``'s progress events: ``{"item": "clip1:square", "fraction": ...}``."""
+        item = str(event.get("item", ""))
+        if ":" not in item:
+            return
+        with self.lock:
+            self.renders[item] = float(event.get("fraction") or 0.0)
+            done = sum(self.renders.values()) / max(self.formats, 1)
+            self.value = max(self.value, PREPARE_SHARE + RENDER_SHARE * min(1.0, done))
+
+
+def claim(settings: Settings, compile_clip_id: str) -> CompileClip | Busy | None:
+    """Take the clip row for this worker; a snapshot of the row, :class:`Busy`, or ``None``.
+
+    Only while its compile is ``running`` (a failed or finished compile needs no more clips).
+    """
+    me = worker_id()
+    now = utcnow()
+    compile_running = (
+        select(Compile.id)
+        .where(Compile.id == CompileClip.compile_id, Compile.status == "running")
+        .exists()
+    )
+    with unit_of_work(settings) as session:
+        result = session.execute(
+            update(CompileClip)
+            .where(
+                CompileClip.id == compile_clip_id,
+                compile_running,
+                or_(CompileClip.status == "queued",
+                    and_(CompileClip.status == "running",
+                         or_(CompileClip.heartbeat_at.is_(None),
+                             CompileClip.heartbeat_at < lease_cutoff(settings)))),
+            )
+            .values(status="running", attempts=CompileClip.attempts + 1, worker_id=me,
+                    heartbeat_at=now, started_at=now, finished_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        row = session.get(CompileClip, compile_clip_id)
+        if row is None:
+            return None
+        session.refresh(row)
+        if getattr(result, "rowcount", 0) != 1:
+            if row.status == "running":
+                return Busy(seconds_until_lapse(settings, row.heartbeat_at) + 1.0)
+            return None
+        session.expunge(row)
+        return row
+
+
+def run(compile_clip_id: str, settings: Settings) -> str | Busy | None:
+    """Prepare one clip of a compile; its final status, :class:`Busy`, or ``None``.
+
+    Raises (after recording the error and giving the row back) when an attempt failed and
+    retries remain, so the broker retries it with backoff.
+    """
+    claimed = claim(settings, compile_clip_id)
+    if not isinstance(claimed, CompileClip):
+        return claimed
+    row = claimed
+    if row.attempts > max_attempts(settings):
+        _end(settings, row, "failed", code=row.error_code or "too_many_attempts",
+             error=row.error or f"the clip was tried {row.attempts - 1} times and never "
+                                "finished (its worker stopped each time)")
+        return "failed"
+    try:
+        return _prepare(settings, row)
+    except Exception as exc:
+        code = exc.code if isinstance(exc, MediaError) else "stage_error"
+        message = str(exc) or type(exc).__name__
+        if row.attempts >= max_attempts(settings):
+            log.warning("clip %s of compile %s failed for good after %d attempts: %s",
+                        row.clip_id, row.compile_id, row.attempts, message)
+            _end(settings, row, "failed", code=code, error=message)
+            return "failed"
+        log.warning("clip %s of compile %s failed (attempt %d of %d), will retry: %s",
+                    row.clip_id, row.compile_id, row.attempts, max_attempts(settings), message)
+        _release(settings, row, code, message)
+        raise
+    except BaseException:  # a time limit or shutdown: give the row back, let the broker decide
+        _release(settings, row, "time_limit", "the stage was stopped before it finished")
+        raise
+
+
+def _prepare(settings: Settings, row: CompileClip) -> str | None:
+    from workers.media.compile import prepare, render_clip
+
+    with unit_of_work(settings) as session:
+        plan, _problems = compile_stage.load_plan(session, row.compile_id, add_missing=False)
+    clip = next((c for c in plan.clips if c.clip_id == row.clip_id), None)
+    if clip is None:  # consent withdrawn (row now skipped) or no text (row failed)
+        compile_stage.join_if_ready(settings, row.compile_id)
+        return None
+    progress = ClipProgress(formats=len(plan.formats))
+    me = row.worker_id
+
+    def beat() -> None:
+        with unit_of_work(settings) as session:
+            session.execute(
+                update(CompileClip)
+                .where(CompileClip.id == row.id, CompileClip.status == "running",
+                       CompileClip.worker_id == me)
+                .values(heartbeat_at=utcnow(), progress=round(progress.value, 4))
+                .execution_options(synchronize_session=False)
+            )
+            compile_stage.touch_compile(session, row.compile_id)
+
+    store = store_for(settings)
+    with scratch(settings, "clips", row.id) as folder, \
+            Heartbeat(f"clip-{row.id[:8]}", beat):
+        campaign = compile_stage.build_campaign(plan, folder, clips=(clip,))
+        spec = campaign.clips[0]
+        store.get_file(clip.original_key, spec.file)
+        progress.set(0.05)
+        prepared = prepare(campaign, spec, cache_dir=cache_dir(settings),
+                           policy=policy_for(settings))
+        progress.set(PREPARE_SHARE)
+        segments = render_clip(campaign, prepared, plan.formats, cache_dir=cache_dir(settings),
+                               progress=progress.on_event)
+        progress.set(PREPARE_SHARE + RENDER_SHARE)
+        keys: list[str] = []
+        for n, segment in enumerate(segments, start=1):
+            key = segment_object_key(segment.key)
+            if not (store.exists(key) and store.size(key) == segment.path.stat().st_size):
+                store.put_file(key, segment.path, "video/quicktime")
+            with unit_of_work(settings) as session:
+                record_lineage(session, key, [row.clip_id], kind="segment",
+                               compile_id=row.compile_id)
+            keys.append(segment.key)
+            progress.set(PREPARE_SHARE + RENDER_SHARE + (1 - PREPARE_SHARE - RENDER_SHARE)
+                         * n / len(segments))
+    return _end(settings, row, "done", prepared=prepared.to_meta(), segments=keys)
+
+
+def _end(settings: Settings, row: CompileClip, status: str, *, code: str | None = None,
+         error: str | None = None, prepared: dict[str, Any] | None = None,
+         segments: list[str] | None = None) -> str | None:
+    """Record the clip's end (only if this worker still holds it), then try the join."""
+    with unit_of_work(settings) as session:
+        values: dict[str, Any] = {
+            "status": status, "finished_at": utcnow(), "heartbeat_at": None,
+            "error_code": code, "error": error[:4000] if error else None,
+        }
+        if status == "done":
+            values.update(progress=1.0, prepared=prepared, segments=segments)
+        result = session.execute(
+            update(CompileClip)
+            .where(CompileClip.id == row.id, CompileClip.status == "running",
+                   CompileClip.worker_id == row.worker_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            log.warning("clip row %s was taken over by another worker; its result stands",
+                        row.id)
+            return None
+        compile_stage.touch_compile(session, row.compile_id)
+    compile_stage.join_if_ready(settings, row.compile_id)
+    return status
+
+
+def _release(settings: Settings, row: CompileClip, code: str, message: str) -> None:
+    """Give the row back after a failed attempt, keeping the error for staff to see."""
+    with unit_of_work(settings) as session:
+        session.execute(
+            update(CompileClip)
+            .where(CompileClip.id == row.id, CompileClip.status == "running",
+                   CompileClip.worker_id == row.worker_id)
+            .values(status="queued", heartbeat_at=None, error_code=code, error=message[:4000])
+            .execution_options(synchronize_session=False)
+        )
