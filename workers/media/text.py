@@ -17,7 +17,15 @@ import regex
 from fontTools import unicodedata as ft_unicodedata
 from PIL import Image, ImageDraw, ImageFont
 
-from workers.media.fonts import FontChoice, dominant_script, require_shaping
+from workers.media.fonts import (
+    FontChoice,
+    Run,
+    dominant_script,
+    needs_runs,
+    require_shaping,
+    text_runs,
+    visual_order,
+)
 
 _GRAPHEME = regex.compile(r"\X")
 _SPACE_RUN = regex.compile(r"\s+")
@@ -54,6 +62,27 @@ def _shaped_width(
 ) -> float:
     font = load_font(path, index, size_px)
     return float(font.getlength(line, direction=direction, language=language))
+
+
+def run_width(run: Run, size_px: int) -> float:
+    """Advance width of one run, shaped in its own font and direction, in pixels."""
+    font = run.font
+    if font.bitmap_px:  # colour emoji: measured at the font's only size, then scaled
+        native = _shaped_width(font.path, font.index, font.bitmap_px, run.direction, None, run.text)
+        return native * size_px / font.bitmap_px
+    return _shaped_width(font.path, font.index, size_px, run.direction, run.language, run.text)
+
+
+def line_runs(line: str, font: FontChoice, language: str | None) -> list[Run] | None:
+    """The runs of ``line`` in visual order (left to right), or None when ``font`` alone draws
+    it (one script: the fast path, laid out by raqm in one call).
+
+    ``font`` gives the paragraph direction and draws the runs in its own script; see
+    :func:`workers.media.fonts.text_runs`.
+    """
+    if not needs_runs(line, font):
+        return None
+    return visual_order(text_runs(line, language, font=font))
 
 
 @dataclass(frozen=True)
@@ -121,8 +150,16 @@ class LineFitter:
         """Pixels from one baseline to the next."""
         return round(self.font.line_height * self.size_px)
 
+    def runs(self, line: str) -> list[Run] | None:
+        """Runs of a mixed-script line in visual order; None for a one-font line."""
+        return line_runs(line, self.font, self.language)
+
     def width(self, line: str) -> float:
-        """Advance width of the shaped line, in pixels."""
+        """Advance width of the shaped line, in pixels (for mixed scripts: the sum of the
+        advances of its runs, each shaped in its own font)."""
+        runs = self.runs(line)
+        if runs is not None:
+            return sum(run_width(run, self.size_px) for run in runs)
         return _shaped_width(
             self.font.path, self.font.index, self.size_px, self.font.direction, self.language,
             line,
@@ -204,6 +241,80 @@ def _anchor(align: str) -> str:
     return {"center": "ms", "left": "ls", "right": "rs"}[align]
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """Text drawn in one call: a whole line (fast path) or one run of a mixed line."""
+
+    text: str
+    font: FontChoice
+    direction: str
+    language: str | None
+    x: float  # anchor point, relative to the line's alignment point
+    anchor: str
+
+
+def _pieces(line: str, fitter: LineFitter, align: str) -> list[_Piece]:
+    runs = fitter.runs(line)
+    if runs is None:
+        return [_Piece(line, fitter.font, fitter.font.direction, fitter.language, 0.0,
+                       _anchor(align))]
+    widths = [run_width(run, fitter.size_px) for run in runs]
+    total = sum(widths)
+    x = {"center": -total / 2, "left": 0.0, "right": -total}[align]
+    pieces = []
+    for run, width in zip(runs, widths, strict=True):
+        # every run on the common baseline ('s'), placed by the left edge of its advance
+        pieces.append(_Piece(run.text, run.font, run.direction, run.language, x, "ls"))
+        x += width
+    return pieces
+
+
+def _piece_bbox(piece: _Piece, size_px: int, stroke_width: int) -> tuple[float, ...]:
+    font = piece.font
+    if font.bitmap_px:
+        pil = load_font(font.path, font.index, font.bitmap_px)
+        scale = size_px / font.bitmap_px
+        box = pil.getbbox(piece.text, anchor=piece.anchor, direction=piece.direction)
+        return tuple(v * scale + (piece.x if i % 2 == 0 else 0) for i, v in enumerate(box))
+    pil = load_font(font.path, font.index, size_px)
+    left, top, right, bottom = pil.getbbox(
+        piece.text, anchor=piece.anchor, stroke_width=stroke_width, direction=piece.direction,
+        language=piece.language,
+    )
+    return (left + piece.x, top, right + piece.x, bottom)
+
+
+def _draw_piece(
+    image: Image.Image, draw: ImageDraw.ImageDraw, piece: _Piece, origin: tuple[float, float],
+    size_px: int, fill: RGBA, stroke_width: int, stroke_fill: RGBA | None,
+) -> None:
+    font = piece.font
+    x, y = origin[0] + piece.x, origin[1]
+    if font.bitmap_px:
+        # Colour bitmap glyphs exist at one size: draw them there, scale, and paste.
+        pil = load_font(font.path, font.index, font.bitmap_px)
+        left, top, right, bottom = pil.getbbox(piece.text, anchor="ls", direction=piece.direction)
+        if right <= left or bottom <= top:
+            return
+        native = Image.new("RGBA", (int(right - left), int(bottom - top)), (0, 0, 0, 0))
+        ImageDraw.Draw(native).text(
+            (-left, -top), piece.text, font=pil, anchor="ls", embedded_color=True,
+            direction=piece.direction,
+        )
+        scale = size_px / font.bitmap_px
+        scaled = native.resize(
+            (max(1, round(native.width * scale)), max(1, round(native.height * scale))),
+            Image.Resampling.LANCZOS,
+        )
+        image.alpha_composite(scaled, (round(x + left * scale), round(y + top * scale)))
+        return
+    draw.text(
+        (x, y), piece.text, font=load_font(font.path, font.index, size_px), fill=fill,
+        anchor=piece.anchor, stroke_width=stroke_width, stroke_fill=stroke_fill,
+        direction=piece.direction, language=piece.language,
+    )
+
+
 def render_lines(
     lines: Sequence[str],
     fitter: LineFitter,
@@ -219,42 +330,34 @@ def render_lines(
     The canvas is the union of every line's measured bounding box (``getbbox`` of the actual
     text with its stroke), plus padding, so tall marks (Nastaliq, Indic vowel signs, ę, ų)
     are never cut. ``align`` is where lines line up: 'center', 'left' or 'right'.
+
+    A line mixing scripts ("NHS کی حفاظت کریں") is drawn run by run in visual order, each
+    run in the font of its script, all on one baseline; the pitch (from the fitter's font
+    choice) already allows for the tallest of them.
     """
-    font = fitter.pil_font
-    anchor = _anchor(align)
     pitch = fitter.line_pitch if pitch is None else pitch
-    direction = fitter.font.direction
-    language = fitter.language
+    size = fitter.size_px
+    line_pieces = [_pieces(line, fitter, align) for line in lines]
     boxes = []
-    for i, line in enumerate(lines):
-        left, top, right, bottom = font.getbbox(
-            line, anchor=anchor, stroke_width=stroke_width, direction=direction,
-            language=language,
-        )
-        boxes.append((left, top + i * pitch, right, bottom + i * pitch))
+    for i, pieces in enumerate(line_pieces):
+        for piece in pieces:
+            left, top, right, bottom = _piece_bbox(piece, size, stroke_width)
+            boxes.append((left, top + i * pitch, right, bottom + i * pitch))
     if not boxes:
         return TextBlock(Image.new("RGBA", (1, 1), (0, 0, 0, 0)), 0)
     left = min(b[0] for b in boxes)
     top = min(b[1] for b in boxes)
     right = max(b[2] for b in boxes)
     bottom = max(b[3] for b in boxes)
-    pad = max(2, stroke_width + fitter.size_px // 12)
+    pad = max(2, stroke_width + size // 12)
     width = int(right - left) + 2 * pad
     height = int(bottom - top) + 2 * pad
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     x0 = pad - left
     y0 = pad - top
-    for i, line in enumerate(lines):
-        draw.text(
-            (x0, y0 + i * pitch),
-            line,
-            font=font,
-            fill=fill,
-            anchor=anchor,
-            stroke_width=stroke_width,
-            stroke_fill=stroke_fill,
-            direction=direction,
-            language=language,
-        )
+    for i, pieces in enumerate(line_pieces):
+        for piece in pieces:
+            _draw_piece(image, draw, piece, (x0, y0 + i * pitch), size, fill, stroke_width,
+                        stroke_fill)
     return TextBlock(image, int(y0))

@@ -129,6 +129,25 @@ def test_missing_raqm_is_a_clear_error(monkeypatch):
         require_shaping()
 
 
-def test_mixed_scripts_without_a_common_font_is_explained():
-    with pytest.raises(FontError, match="mixes scripts"):
-        font_for("Walsall for All — گھر پر رہیں", "en")
+def test_mixed_scripts_get_a_font_per_script():
+    """Mixed text no longer fails: the language's script sets the primary font and direction."""
+    choice = font_for("Walsall for All — گھر پر رہیں", "en")
+    assert choice.script == "Latn" and choice.direction == "ltr"
+    assert choice.line_height >= 1.9  # room for the Nastaliq run
+    urdu = font_for("walsall.gov.uk پر جائیں", "ur")
+    assert urdu.family == "Noto Nastaliq Urdu" and urdu.direction == "rtl"
+
+
+def test_mixed_scripts_missing_font_names_the_script(tmp_path, monkeypatch):
+    """Only Noto Sans installed: the Bengali run has no font; the error says which and what."""
+    latin = font_for("Stay at home", "en").path
+    only_latin = tmp_path / "fonts"
+    only_latin.mkdir()
+    (only_latin / "NotoSans-Regular.ttf").symlink_to(latin)
+    monkeypatch.setattr(fonts, "SYSTEM_FONT_DIRS", ())
+    monkeypatch.setenv(fonts.FONT_DIRS_ENV, str(only_latin))
+    with pytest.raises(FontError) as excinfo:
+        font_for("COVID-19 থেকে নিজেকে রক্ষা করুন", "bn")
+    assert "Bengali" in str(excinfo.value) and "fonts-noto-core" in str(excinfo.value)
+    with pytest.raises(FontError, match="fonts-noto-color-emoji"):
+        font_for("Stay at home 😷", "en")
