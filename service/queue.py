@@ -20,7 +20,8 @@ A dead worker's messages come back by themselves, within a bound set here:
   broker command triggers with probability ``redis_maintenance_chance`` per million. Every
   worker polls each queue at least every :data:`WORKER_POLL_MS` (and each poll is a heartbeat),
   so with the default chance of 1e6 a dead worker's message is back after at most
-  ``heartbeat_timeout + WORKER_POLL_MS``. (Dramatiq's own default, 1000 per million, would
+  ``heartbeat_timeout + WORKER_POLL_MS``. :class:`RedisKeeper` makes "each poll" true even
+  for a worker whose threads are all busy. (Dramatiq's own default, 1000 per million, would
   take around a thousand polls: tens of minutes.)
 * RabbitMQ: the server requeues unacknowledged deliveries as soon as the connection drops.
 
@@ -30,6 +31,7 @@ row over; :func:`check_consistency` refuses settings where these do not fit toge
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -61,6 +63,7 @@ MIN_HEARTBEATS_PER_TIMEOUT = 5
 COMPILE_RUN_TIME_LIMIT_MS = 5 * 60 * 1000
 """``compile.run`` only reads rows and sends messages."""
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _broker: dramatiq.Broker | None = None
 
@@ -181,6 +184,43 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     for name in queue_names(settings):
         broker.declare_queue(name)
     return broker
+
+
+class RedisKeeper(threading.Thread):
+    """Heartbeat and requeue maintenance on every queue, every :data:`WORKER_POLL_MS`.
+
+    Dramatiq's Redis consumers heartbeat (and run maintenance) only when they poll, and a
+    consumer whose prefetch is full does not poll: a worker busy with long renders could look
+    dead (its messages stolen while it works), and a dead worker's messages would wait until a
+    survivor had room. This thread issues a cheap ``qsize`` per queue, which heartbeats for
+    the process and, with ``redis_maintenance_chance``, requeues dead workers' messages, so
+    the bound in :func:`requeue_bound_seconds` holds however busy the survivors are.
+    """
+
+    def __init__(self, broker: dramatiq.Broker, settings: Settings):
+        super().__init__(name="chorus-redis-keeper", daemon=True)
+        self.broker, self.queues = broker, queue_names(settings)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(WORKER_POLL_MS / 1000):
+            for name in self.queues:
+                try:
+                    self.broker.do_qsize(name)  # type: ignore[attr-defined]
+                except Exception:  # Redis away for a moment: the consumers will say so
+                    log.debug("redis keeper: qsize %s failed", name, exc_info=True)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def start_keeper(broker: dramatiq.Broker, settings: Settings) -> RedisKeeper | None:
+    """Start a :class:`RedisKeeper` for a worker process on Redis (nothing on other brokers)."""
+    if settings.broker != "redis":
+        return None
+    keeper = RedisKeeper(broker, settings)
+    keeper.start()
+    return keeper
 
 
 def get_broker(settings: Settings) -> dramatiq.Broker:

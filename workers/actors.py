@@ -91,3 +91,4 @@ def boot() -> None:
     queue.check_consistency(settings)
     broker = queue.get_broker(settings)
     declare_actors(broker, settings)
+    queue.start_keeper(broker, settings)
