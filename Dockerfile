@@ -27,7 +27,7 @@ FROM python:3.11-slim-bookworm
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ffmpeg fonts-noto-core fonts-noto-cjk fonts-noto-extra libraqm0 libfribidi0 \
+      ffmpeg fonts-noto-core fonts-noto-cjk fonts-noto-extra fonts-noto-color-emoji libraqm0 libfribidi0 \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed UID/GID so volumes and Kubernetes' runAsUser agree on who owns the files.

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-runtime_pkgs=(ffmpeg fonts-noto-core fonts-noto-cjk fonts-noto-extra fonts-noto-ui-core
+runtime_pkgs=(ffmpeg fonts-noto-core fonts-noto-cjk fonts-noto-extra fonts-noto-ui-core fonts-noto-color-emoji
               libraqm0 libfribidi0 libharfbuzz0b espeak-ng)
 test_pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-urd tesseract-ocr-ara tesseract-ocr-ben
            tesseract-ocr-guj tesseract-ocr-hin tesseract-ocr-pan tesseract-ocr-tam
