@@ -316,6 +316,12 @@ def _fallback_faces(index: dict[str, str], bold: bool) -> Iterable[tuple[str, in
 def font_for(text: str, language: str | None = None, *, bold: bool = False) -> FontChoice:
     """A Noto font that covers every visible character of ``text``.
 
+    Text mixing scripts ("NHS کی حفاظت کریں۔") gets the font of its primary script (the
+    language's own when present, else the dominant one), the paragraph direction
+    (:func:`paragraph_direction`) and a line height tall enough for every run; the other
+    runs get their own fonts when the text is laid out (:func:`text_runs`). Every run's
+    font is checked here, so an uncovered character fails now, not when drawing.
+
     Chosen by the script of the text (see the module docstring); ``language`` (BCP 47)
     refines the style: Nastaliq for Urdu and other Arabic-script languages of South Asia,
     the Japanese/Korean/Simplified/Traditional/Hong Kong face of Noto CJK.
