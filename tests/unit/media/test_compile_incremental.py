@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import measure
 from tests.fixtures.media import hls_playlist, make_clip, not_media
 from tests.unit.media.test_compile import SCRIPT, write_campaign
 from workers.media.campaign import load_campaign
@@ -78,3 +79,31 @@ def test_bad_clips_are_all_listed_and_skip_bad_compiles_the_rest(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert "skipped" in done.stderr and "playlist.mp4" in done.stderr
     assert (tmp_path / "out" / "video-square.mp4").exists()
+
+
+def test_given_trim_subtitle_override_and_another_translation_language(tmp_path: Path) -> None:
+    """A campaign SRT (times of the original file) overrides automatic timing; the line under
+    each caption can be another language than the source (here Welsh)."""
+    _clip(tmp_path, "ur.mp4", lead_silence=1.0)
+    (tmp_path / "ur.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:02,200\nگھر پر رہیں۔\n\n"
+        "2\n00:00:02,300 --> 00:00:03,400\nاین ایچ ایس کی حفاظت کریں۔\n\n"
+        "3\n00:00:03,500 --> 00:00:04,500\nجانیں بچائیں۔\n", "utf-8")
+    welsh = ["Arhoswch gartref.", "Diogelwch y GIG.", "Achubwch fywydau."]
+    path = write_campaign(
+        tmp_path,
+        [{"file": "clips/ur.mp4", "language": "ur", "speaker": "Imran", "role": "Imam",
+          "text": ["گھر پر رہیں۔", "این ایچ ایس کی حفاظت کریں۔", "جانیں بچائیں۔"],
+          "trim": {"start": 0.5, "end": 4.8}, "captions": "ur.srt"}],
+        intro=None, outro=None, formats=["square"], translation_language="cy",
+        translations={"cy": welsh})
+    result = compile_campaign(load_campaign(path), tmp_path / "out", jobs=2)
+    clip = result.report["clips"][0]
+    assert clip["trim"] == {"start": 0.5, "end": 4.8, "auto": False}
+    cues = clip["cues"]["square"]
+    assert [round(c["start"], 1) for c in cues] == [0.5, 1.8, 3.0]  # SRT times minus the trim
+    assert [c["translation"] for c in cues] == [[w] for w in welsh]
+    assert (tmp_path / "out" / "subtitles" / "cy.srt").read_text("utf-8").count("Arhoswch") == 1
+    assert "گھر پر رہیں" in (tmp_path / "out" / "subtitles" / "ur.vtt").read_text("utf-8")
+    info = measure.ffprobe_all(tmp_path / "out" / "video-square.mp4")
+    assert abs(float(info["format"]["duration"]) - 4.3) < 0.05
