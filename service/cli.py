@@ -8,6 +8,7 @@ arguments and dispatches.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -220,6 +221,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     from service.migrations import upgrade
     from service.settings import get_settings
 
+    if "CHORUS_PUBLIC_URL" not in os.environ:
+        # links printed and put in QR codes must point at where this demo listens
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+        os.environ["CHORUS_PUBLIC_URL"] = f"http://{host}:{args.port}"
+        get_settings.cache_clear()
     settings = get_settings()
     upgrade(settings)
     info = seed(settings)
