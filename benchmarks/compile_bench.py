@@ -283,7 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         "full_s": round(full.wall_s, 1),
         "floor_s": round(floor.wall_s, 1),
         "floor_ratio": round(full.wall_s / floor.wall_s, 2),
-        "floor_ratio_cpu": round(full.extra["cpu_s"] / max(floor.extra["cpu_s"], 0.1), 2),
+        # CPU ratio per (full, floor) pair run back to back: steadier than wall time when the
+        # machine is shared (wall shares depend on how many processes each run has)
+        "floor_ratio_cpu": round(max(f.extra["cpu_s"] / max(g.extra["cpu_s"], 0.1)
+                                     for f, g in zip(fulls, floors, strict=True)), 2),
+        "busy": any(busy(r, cores) for r in [*fulls, *floors]),
         "one_changed_s": round(one.wall_s, 1),
         "one_changed_fraction": round(one.wall_s / full.wall_s, 3),
         "noop_s": round(noop.wall_s, 2),
@@ -298,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         "naive_ratio": round(naive.wall_s / full.wall_s, 2) if naive else None,
     }
     summary["goals_met"] = {
-        "floor_ratio": summary["floor_ratio"] <= GOALS["floor_ratio"],
+        "floor_ratio": (summary["floor_ratio_cpu"] if summary["busy"]
+                        else summary["floor_ratio"]) <= GOALS["floor_ratio"],
         "one_changed_fraction": summary["one_changed_fraction"] <= GOALS["one_changed_fraction"],
         "noop_s": summary["noop_s"] < GOALS["noop_s"],
         "mb_per_job": summary["peak_mb_per_job"] <= GOALS["mb_per_job"],
