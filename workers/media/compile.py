@@ -498,16 +498,20 @@ def assemble(
             manifest.record(poster, pkey, outdir)
             written.append(poster)
         outputs.append(poster)
-        # per-language cuts
+        # per-language cuts: independent stream-copy joins, `jobs` at a time
+        stale: list[tuple[str, str, Timeline]] = []
         for language in dict.fromkeys(s.language for s in good):
             cut_tl = cut_for_language(segments, language)
             cut = f"cuts/{language}-{name}.mp4"
             ckey = recipe_key("cut", cut_tl.keys, render.ENCODER.as_dict())
             if not manifest.fresh(cut, ckey, outdir):
-                render.join_segments(cut_tl.paths, outdir / cut)
-                manifest.record(cut, ckey, outdir)
-                written.append(cut)
+                stale.append((cut, ckey, cut_tl))
             outputs.append(cut)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(lambda c: render.join_segments(c[2].paths, outdir / c[0]), stale))
+        for cut, ckey, _ in stale:
+            manifest.record(cut, ckey, outdir)
+            written.append(cut)
         tracker.update(f"join:{name}", 1.0, stage="join", format=name)
 
     outputs += _write_subtitles(campaign, good, timelines[names[0]], cues, names[0], outdir,

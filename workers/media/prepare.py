@@ -22,7 +22,7 @@ from workers.media.campaign import ClipSpec
 from workers.media.errors import MediaError
 from workers.media.style import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,7 @@ def prepare_clip(
         cut = tmp / "cut.wav"
         _cut_wav(full, cut, start, frames)
         before = loudness.measure(cut)
-        norm = loudness.normalise_wav(cut, tmp / "norm.wav", before, target)
-        after = loudness.measure(norm)
+        norm, after = loudness.normalise_wav_measured(cut, tmp / "norm.wav", before, target)
         if after.integrated < target.integrated - 1.0:
             warnings.append(
                 f"quiet clip: reached {after.integrated:.1f} LUFS, target "

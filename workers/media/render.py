@@ -205,11 +205,14 @@ def render_card_segment(
     samples = frames * SAMPLES_PER_FRAME
     colour = brand.ffmpeg_colour()
     fade_out = max(0.0, duration - DIP_SECONDS)
+    # The PNG is decoded once and repeated by the loop filter (cheaper than `-loop 1`,
+    # which decodes it again for every frame).
     args = [
-        "-loop", "1", "-framerate", str(FPS), *ffmpeg.trusted_input(card_png),
+        *ffmpeg.trusted_input(card_png),
         "-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=stereo",
         "-filter_complex",
-        f"[0:v]format=yuv420p,fade=t=in:st=0:d={DIP_SECONDS}:color={colour},"
+        f"[0:v]format=yuv420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/{FPS}/TB,"
+        f"fade=t=in:st=0:d={DIP_SECONDS}:color={colour},"
         f"fade=t=out:st={fade_out:.4f}:d={DIP_SECONDS}:color={colour},"
         f"trim=end_frame={frames},setpts=PTS-STARTPTS[vout];"
         f"[1:a]atrim=end_sample={samples},asetpts=N/SR/TB[aout]",
