@@ -109,8 +109,9 @@ def job_counts(settings: Settings) -> dict[tuple[str, str], int]:
 # --- queue depth from the broker --------------------------------------------------------------
 
 
-def _queue_names() -> list[str]:
-    return sorted(set(queue.ACTOR_QUEUES.values()))
+def _queue_names(settings: Settings) -> list[str]:
+    """The queues the workers consume, with this deployment's ``queue_prefix``."""
+    return queue.queue_names(settings)
 
 
 def _kind(name: str) -> tuple[str, str]:
@@ -143,14 +144,14 @@ def _redis_depths(settings: Settings, timeout: float) -> dict[tuple[str, str], i
     depths: dict[tuple[str, str], int] = {}
     try:
         with client.pipeline(transaction=False) as pipe:
-            for name in _queue_names():
+            for name in _queue_names(settings):
                 pipe.llen(f"dramatiq:{name}")
                 pipe.llen(f"dramatiq:{name}.DQ")
                 pipe.zcard(f"dramatiq:{name}.XQ")
             values = pipe.execute()
     finally:
         client.close()
-    for index, name in enumerate(_queue_names()):
+    for index, name in enumerate(_queue_names(settings)):
         ready, delayed, dead = values[index * 3: index * 3 + 3]
         depths[(name, "ready")] = int(ready)
         depths[(name, "delayed")] = int(delayed)
@@ -169,7 +170,7 @@ def _rabbitmq_depths(settings: Settings, timeout: float) -> dict[tuple[str, str]
     connection = pika.BlockingConnection(params)
     depths: dict[tuple[str, str], int] = {}
     try:
-        for name in _queue_names():
+        for name in _queue_names(settings):
             for full in (name, f"{name}.DQ", f"{name}.XQ"):
                 channel = connection.channel()
                 try:
@@ -188,7 +189,7 @@ def _rabbitmq_depths(settings: Settings, timeout: float) -> dict[tuple[str, str]
 def _stub_depths(settings: Settings) -> dict[tuple[str, str], int]:
     broker = queue.get_broker(settings)
     queues: dict[str, Any] = getattr(broker, "queues", {})
-    depths = {(name, kind): 0 for name in _queue_names() for kind in ("ready", "delayed")}
+    depths = {(name, kind): 0 for name in _queue_names(settings) for kind in ("ready", "delayed")}
     for full, messages in queues.items():
         depths[_kind(full)] = int(messages.qsize())
     return depths
