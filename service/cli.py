@@ -95,11 +95,13 @@ def _run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.migrations import upgrade
+    from service.observability.logs import configure_logging
     from service.settings import get_settings
     from service.web.app import create_app
 
     settings = get_settings()
     settings.check_production()
+    configure_logging(settings)
     if settings.is_sqlite and not args.no_migrate:
         upgrade(settings)
     app = create_app(settings)
@@ -107,7 +109,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     try:
         uvicorn.run(app, host=args.host, port=args.port, proxy_headers=args.proxy_headers,
                     forwarded_allow_ips="*" if args.proxy_headers else None,
-                    server_header=False)
+                    server_header=False, log_config=None)
     finally:
         if workers is not None:
             workers.stop()
@@ -132,11 +134,25 @@ def _add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _run_worker(args: argparse.Namespace) -> int:
+    import tempfile
+
+    if (args.processes or 1) > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # must be set before prometheus_client is imported, so every process's stage
+        # durations reach the one /metrics endpoint
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="chorus-metrics-")
     from service.jobs import WorkerConfigError, run_worker_processes
+    from service.observability.logs import configure_logging
+    from service.observability.worker_http import start_worker_http_server
     from service.settings import get_settings
 
     settings = get_settings()
     settings.check_production()
+    configure_logging(settings)
+    try:
+        start_worker_http_server()  # /healthz and /metrics for the kubelet and Prometheus
+    except OSError as exc:
+        print(f"chorus worker: health/metrics port not served ({exc}); set "
+              "CHORUS_METRICS_PORT to a free port or 0", file=sys.stderr)
     try:
         return run_worker_processes(settings, processes=args.processes, threads=args.threads,
                                     resume=not args.no_resume)
