@@ -68,6 +68,24 @@ _SEGMENT_TAIL = [
 ]
 
 
+def dip_filters(frames: int, colour: str) -> str:
+    """The dip to the brand colour at both ends, as a filter chain (no labels).
+
+    One ``drawbox`` fill per dipped frame with a falling (rising) opacity, each enabled on
+    its one frame only: a filter whose ``enable`` is false is skipped, so the other frames
+    cost nothing. (ffmpeg's ``fade`` filter added ~40% to a segment's render time here,
+    although it changes only six frames.)
+    """
+    steps = min(round(DIP_SECONDS * FPS), frames // 2)
+    boxes = []
+    for k in range(steps):
+        opacity = round(1 - k / steps, 3)
+        box = f"drawbox=x=0:y=0:w=iw:h=ih:t=fill:color={colour}@{opacity}"
+        boxes.append(f"{box}:enable='eq(n,{k})'")
+        boxes.append(f"{box}:enable='eq(n,{frames - 1 - k})'")
+    return ",".join(boxes) if boxes else "null"
+
+
 def frames_for(seconds: float) -> int:
     """Whole output frames for a duration (at least one)."""
     return max(1, round(seconds * FPS))
@@ -167,9 +185,7 @@ def render_clip_segment(
     colour = brand.ffmpeg_colour()
     fade_out = max(0.0, duration - DIP_SECONDS)
     chains.append(
-        f"[{last}]format=yuv420p,"
-        f"fade=t=in:st=0:d={DIP_SECONDS}:color={colour},"
-        f"fade=t=out:st={fade_out:.4f}:d={DIP_SECONDS}:color={colour},"
+        f"[{last}]format=yuv420p,setpts=PTS-STARTPTS,{dip_filters(frames, colour)},"
         f"trim=end_frame={frames},setpts=PTS-STARTPTS[vout]"
     )
     samples = frames * SAMPLES_PER_FRAME
@@ -201,10 +217,8 @@ def render_card_segment(
     timeout: float = 600,
 ) -> Path:
     """Render an intro/outro card (a still picture with silence) as a segment."""
-    duration = frames / FPS
     samples = frames * SAMPLES_PER_FRAME
     colour = brand.ffmpeg_colour()
-    fade_out = max(0.0, duration - DIP_SECONDS)
     # The PNG is decoded once and repeated by the loop filter (cheaper than `-loop 1`,
     # which decodes it again for every frame).
     args = [
@@ -212,8 +226,7 @@ def render_card_segment(
         "-f", "lavfi", "-i", f"anullsrc=r={SAMPLE_RATE}:cl=stereo",
         "-filter_complex",
         f"[0:v]format=yuv420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/{FPS}/TB,"
-        f"fade=t=in:st=0:d={DIP_SECONDS}:color={colour},"
-        f"fade=t=out:st={fade_out:.4f}:d={DIP_SECONDS}:color={colour},"
+        f"{dip_filters(frames, colour)},"
         f"trim=end_frame={frames},setpts=PTS-STARTPTS[vout];"
         f"[1:a]atrim=end_sample={samples},asetpts=N/SR/TB[aout]",
         "-map", "[vout]", "-map", "[aout]",
