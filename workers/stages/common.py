@@ -24,14 +24,24 @@ from service.storage import ObjectStore, get_store
 
 log = logging.getLogger(__name__)
 
-_stores: dict[int, ObjectStore] = {}
+_stores: dict[tuple[object, ...], ObjectStore] = {}
+_stores_lock = threading.Lock()
+
+
+def _store_key(settings: Settings) -> tuple[object, ...]:
+    """What decides which store a settings object means (not its ``id()``: ids are reused
+    once an object is freed, which handed one test's store to the next)."""
+    return (settings.storage_backend, str(settings.storage_root), settings.s3_bucket,
+            settings.s3_endpoint_url, settings.s3_region, settings.s3_access_key_id)
 
 
 def store_for(settings: Settings) -> ObjectStore:
-    """The object store for these settings (one per settings object, reused by threads)."""
-    store = _stores.get(id(settings))
-    if store is None:
-        store = _stores[id(settings)] = get_store(settings)
+    """The object store for these settings (one per configuration, reused by threads)."""
+    key = _store_key(settings)
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = get_store(settings)
     return store
 
 
