@@ -63,11 +63,6 @@ def spoken_length(text: str) -> int:
     return len(_SPOKEN.findall(text))
 
 
-def graphemes(text: str) -> int:
-    """Number of user-perceived characters (grapheme clusters) in ``text``."""
-    return len(_GRAPHEME.findall(text))
-
-
 # --------------------------------------------------------------------------- text splitting
 
 

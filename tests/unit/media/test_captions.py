@@ -13,7 +13,6 @@ from workers.media.captions import (
     Cue,
     SubtitleEntry,
     cues_from_subtitles,
-    graphemes,
     parse_srt,
     parse_subtitles,
     parse_vtt,
@@ -24,6 +23,7 @@ from workers.media.captions import (
     write_vtt,
 )
 from workers.media.errors import MediaError
+from workers.media.text import grapheme_len
 
 FPS = 30
 WIDTH = 42
@@ -36,7 +36,7 @@ def wrap(text: str, width: int = WIDTH) -> list[str]:
     tokens = text.split() if " " in text.strip() else regex.findall(r"\X", text)
     joiner = " " if " " in text.strip() else ""
     for word in tokens:
-        while graphemes(word) > width:
+        while grapheme_len(word) > width:
             if line:
                 lines.append(line)
                 line = ""
@@ -44,7 +44,7 @@ def wrap(text: str, width: int = WIDTH) -> list[str]:
             lines.append("".join(gs[:width]))
             word = "".join(gs[width:])
         candidate = f"{line}{joiner}{word}" if line else word
-        if graphemes(candidate) <= width:
+        if grapheme_len(candidate) <= width:
             line = candidate
         else:
             lines.append(line)
@@ -75,7 +75,7 @@ def check_rules(cues: list[Cue], n_sentences: int, duration: float, *, strict_mi
             assert c.end - c.start >= 1.0 - 1e-9, c
         assert len(c.native_lines) <= 2, c
         assert len(c.translation_lines) <= 2, c
-        assert all(graphemes(line) <= WIDTH for line in c.native_lines + c.translation_lines)
+        assert all(grapheme_len(line) <= WIDTH for line in c.native_lines + c.translation_lines)
     for a, b in itertools.pairwise(cues):
         assert round((b.start - a.end) * FPS) >= 2, (a, b)
 
@@ -198,7 +198,7 @@ def test_spoken_length_counts_letters_not_spaces_or_punctuation():
     assert spoken_length("Stay at home.") == 10
     assert spoken_length("گھر پر رہیں۔") == 9
     # Extended grapheme clusters keep an Indic conjunct together (Unicode 15.1 rule GB9c).
-    assert spoken_length("क्या") == graphemes("क्या") == 1
+    assert spoken_length("क्या") == grapheme_len("क्या") == 1
 
 
 def test_split_to_fit_prefers_breaks_after_punctuation():
