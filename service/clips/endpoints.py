@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from service.campaigns.endpoints import load_campaign
 from service.clips import repository, service
 from service.clips.reasons import REASON_LABELS, REJECT_REASONS
 from service.clips.schemas import (
@@ -29,7 +30,7 @@ from service.clips.schemas import (
     TrimIn,
 )
 from service.clips.web import render, static_file, stream_object
-from service.models import Campaign, Clip, Leader, User
+from service.models import Clip, Leader, User
 from service.web.deps import ROLE_RANK, AppSettings, DbSession, EditorUser, Form, Store, ViewerUser
 from service.web.errors import NotFound, WebError
 
@@ -42,13 +43,6 @@ def _load_clip(db: Session, user: User, clip_id: str) -> Clip:
     if clip is None:
         raise NotFound("There is no such clip in your organisation.")
     return clip
-
-
-def _load_campaign(db: Session, user: User, campaign_id: str) -> Campaign:
-    campaign = repository.get_campaign(db, user.organisation_id, campaign_id)
-    if campaign is None:
-        raise NotFound("There is no such campaign in your organisation.")
-    return campaign
 
 
 def _web_error(exc: service.ClipError) -> WebError:
@@ -93,7 +87,7 @@ def clips_static(name: str) -> FileResponse:
 
 @router.get("/campaigns/{campaign_id}/clips", include_in_schema=False)
 def clips_page(request: Request, campaign_id: str, db: DbSession, user: ViewerUser) -> Response:
-    campaign = _load_campaign(db, user, campaign_id)
+    campaign = load_campaign(db, user, campaign_id)
     clips = repository.campaign_clips(db, campaign.id)
     consented = {c.id for c in clips if repository.has_valid_consent(db, c)}
     leaders = db.query(Leader).filter_by(organisation_id=user.organisation_id).order_by(
@@ -108,7 +102,7 @@ def clips_page(request: Request, campaign_id: str, db: DbSession, user: ViewerUs
 @router.get("/clips/{clip_id}", include_in_schema=False)
 def review_page(request: Request, clip_id: str, db: DbSession, user: ViewerUser) -> Response:
     clip = _load_clip(db, user, clip_id)
-    campaign = _load_campaign(db, user, clip.campaign_id)
+    campaign = load_campaign(db, user, clip.campaign_id)
     out = clip_out(db, clip)
     texts = service.caption_texts(db, clip, campaign)
     cues = clip.caption_cues or []
@@ -164,7 +158,7 @@ def trim_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Resp
 @router.post("/clips/{clip_id}/text", include_in_schema=False)
 def text_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Response:
     clip = _load_clip(db, user, clip_id)
-    campaign = _load_campaign(db, user, clip.campaign_id)
+    campaign = load_campaign(db, user, clip.campaign_id)
     sentences = [str(v) for v in form.getlist("sentence")]
     translation = [str(v) for v in form.getlist("translation")]
     try:
@@ -208,7 +202,7 @@ def preview(request: Request, clip_id: str, db: DbSession, user: ViewerUser, sto
             settings: AppSettings, at: float = 1.0, format: str = "landscape") -> Response:
     """One frame of the clip with its captions drawn, as the compile will draw them."""
     clip = _load_clip(db, user, clip_id)
-    campaign = _load_campaign(db, user, clip.campaign_id)
+    campaign = load_campaign(db, user, clip.campaign_id)
     if format not in ("landscape", "portrait", "square"):
         raise WebError("unknown format", code="bad_format")
     try:
@@ -235,7 +229,7 @@ def preview(request: Request, clip_id: str, db: DbSession, user: ViewerUser, sto
 async def upload_post(request: Request, campaign_id: str, db: DbSession, user: EditorUser,
                       store: Store, settings: AppSettings) -> Response:
     """Several files at once (multipart, streamed to storage), one consent record each."""
-    campaign = _load_campaign(db, user, campaign_id)
+    campaign = load_campaign(db, user, campaign_id)
     form = await request.form(max_files=50, max_fields=100)
     try:
         meta = StaffUploadIn(
@@ -278,7 +272,7 @@ async def upload_post(request: Request, campaign_id: str, db: DbSession, user: E
 
 @api.get("/campaigns/{campaign_id}/clips", response_model=list[ClipOut])
 def api_list(campaign_id: str, db: DbSession, user: ViewerUser) -> list[ClipOut]:
-    campaign = _load_campaign(db, user, campaign_id)
+    campaign = load_campaign(db, user, campaign_id)
     return [clip_out(db, c) for c in repository.campaign_clips(db, campaign.id)]
 
 
@@ -313,7 +307,7 @@ def api_trim(clip_id: str, body: TrimIn, db: DbSession, user: EditorUser) -> Cli
 @api.put("/clips/{clip_id}/text", response_model=ClipOut)
 def api_text(clip_id: str, body: TextIn, db: DbSession, user: EditorUser) -> ClipOut:
     clip = _load_clip(db, user, clip_id)
-    campaign = _load_campaign(db, user, clip.campaign_id)
+    campaign = load_campaign(db, user, clip.campaign_id)
     try:
         service.set_text(db, clip, campaign, body.sentences, body.translation)
     except service.ClipError as exc:

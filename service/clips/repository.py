@@ -88,14 +88,6 @@ def get_clip(session: Session, organisation_id: str, clip_id: str) -> Clip | Non
     return session.scalar(stmt)
 
 
-def get_campaign(session: Session, organisation_id: str, campaign_id: str) -> Campaign | None:
-    """The campaign if it belongs to the organisation."""
-    stmt = select(Campaign).where(
-        Campaign.id == campaign_id, Campaign.organisation_id == organisation_id
-    )
-    return session.scalar(stmt)
-
-
 def campaign_clips(session: Session, campaign_id: str) -> Sequence[Clip]:
     """Every clip of a campaign, newest first within each language."""
     stmt = (

@@ -12,7 +12,8 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from service.clips.repository import compilable_clips, get_campaign
+from service.campaigns.endpoints import load_campaign
+from service.clips.repository import compilable_clips
 from service.clips.web import render, static_file, stream_object
 from service.models import Campaign, Compile, User
 from service.renders import service
@@ -22,13 +23,6 @@ from service.web.errors import NotFound, WebError
 
 router = APIRouter()
 api = APIRouter(prefix="/api", tags=["compiles"])
-
-
-def _campaign(db: Session, user: User, campaign_id: str) -> Campaign:
-    campaign = get_campaign(db, user.organisation_id, campaign_id)
-    if campaign is None:
-        raise NotFound("There is no such campaign in your organisation.")
-    return campaign
 
 
 def _compile(db: Session, user: User, compile_id: str) -> Compile:
@@ -69,7 +63,7 @@ def renders_static(name: str) -> FileResponse:
 @router.get("/campaigns/{campaign_id}/compiles", include_in_schema=False)
 def compiles_page(request: Request, campaign_id: str, db: DbSession,
                   user: ViewerUser) -> Response:
-    campaign = _campaign(db, user, campaign_id)
+    campaign = load_campaign(db, user, campaign_id)
     return render(request, "renders/list.html", {
         "campaign": campaign, "compiles": service.campaign_compiles(db, campaign.id),
         "ready": len(compilable_clips(db, campaign.id)), "formats": service.FORMATS,
@@ -79,7 +73,7 @@ def compiles_page(request: Request, campaign_id: str, db: DbSession,
 
 @router.post("/campaigns/{campaign_id}/compiles", include_in_schema=False)
 def start_page(campaign_id: str, db: DbSession, user: EditorUser, form: Form) -> Response:
-    campaign = _campaign(db, user, campaign_id)
+    campaign = load_campaign(db, user, campaign_id)
     row = _start(db, user, campaign, [str(f) for f in form.getlist("formats")])
     return RedirectResponse(f"/compiles/{row.id}", status_code=303)
 
@@ -87,7 +81,7 @@ def start_page(campaign_id: str, db: DbSession, user: EditorUser, form: Form) ->
 @router.get("/compiles/{compile_id}", include_in_schema=False)
 def compile_page(request: Request, compile_id: str, db: DbSession, user: ViewerUser) -> Response:
     row = _compile(db, user, compile_id)
-    campaign = _campaign(db, user, row.campaign_id)
+    campaign = load_campaign(db, user, row.campaign_id)
     return render(request, "renders/detail.html",
                   {"compile": compile_out(db, row), "campaign": campaign})
 
@@ -105,13 +99,13 @@ def download(request: Request, compile_id: str, name: str, db: DbSession, user: 
 
 @api.post("/campaigns/{campaign_id}/compiles", response_model=CompileOut, status_code=202)
 def api_start(campaign_id: str, body: CompileIn, db: DbSession, user: EditorUser) -> CompileOut:
-    campaign = _campaign(db, user, campaign_id)
+    campaign = load_campaign(db, user, campaign_id)
     return compile_out(db, _start(db, user, campaign, body.formats))
 
 
 @api.get("/campaigns/{campaign_id}/compiles", response_model=list[CompileOut])
 def api_list(campaign_id: str, db: DbSession, user: ViewerUser) -> list[CompileOut]:
-    campaign = _campaign(db, user, campaign_id)
+    campaign = load_campaign(db, user, campaign_id)
     return [compile_out(db, r) for r in service.campaign_compiles(db, campaign.id)]
 
 
