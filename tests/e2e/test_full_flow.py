@@ -39,6 +39,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from tests.conftest import require_tool_now
+from tests.fixtures.browser import chromium_with_fake_devices
 from tests.fixtures.media import ffprobe
 from tests.integration.netutil import free_port
 from workers.media import ffmpeg
@@ -46,7 +47,6 @@ from workers.media import ffmpeg
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 EMAIL = "comms@example.org"
 PASSWORD = "flu jabs for everyone this winter"
 ENGLISH = ["Get your flu vaccine this winter.", "It is free for people over sixty-five."]
@@ -148,21 +148,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 @pytest.fixture(scope="module")
 def browser(fake_devices: tuple[Path, Path]) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed at /usr/bin/chromium: apt-get install chromium",
-                    pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    cam, mic = fake_devices
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={cam}",
-            f"--use-file-for-fake-audio-capture={mic}",
-        ])
+    with chromium_with_fake_devices(*fake_devices) as b:
         yield b
-        b.close()
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -7,7 +7,6 @@ Chromium is Debian's (/usr/bin/chromium) driven by Playwright for Python; no bro
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +19,13 @@ from service.db import dispose_engines, unit_of_work
 from service.models import Clip, Consent, Invite, TusUpload
 from service.storage.local import LocalStore
 from tests.conftest import require_tool_now
+from tests.fixtures.browser import chromium_with_fake_devices
 from tests.integration.leader_env import Server, running_server
 from workers.media import ffmpeg
 from workers.media.probe import probe
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 URDU_SPEECH = ("اس سردی میں فلو کی ویکسین لگوائیں۔ "
                "پینسٹھ سال سے زیادہ عمر کے لوگوں کے لیے یہ مفت ہے۔")
 
@@ -55,20 +54,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser(fake_devices: tuple[Path, Path]) -> Iterator[object]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("chromium is not installed: apt-get install chromium", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    cam, mic = fake_devices
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={cam}",
-            f"--use-file-for-fake-audio-capture={mic}",
-        ])
+    with chromium_with_fake_devices(*fake_devices) as b:
         yield b
-        b.close()
 
 
 def _ink_columns(png: Path) -> tuple[int, int, int]:
