@@ -99,20 +99,3 @@ def write_bytes_atomic(path: Path, data: bytes) -> bool:
 
 def write_text_atomic(path: Path, text: str) -> bool:
     return write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def copy_atomic(src: Path, dest: Path) -> None:
-    """Copy a file into place whole (temp file + rename in the destination folder)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            while chunk := inp.read(_CHUNK):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, public_mode())
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

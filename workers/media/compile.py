@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.media import captions, cards, ffmpeg, fonts, loudness, probe, render
-from workers.media.cache import HashCache, copy_atomic, recipe_key, write_text_atomic
+from workers.media.cache import HashCache, recipe_key, write_text_atomic
 from workers.media.campaign import Campaign, Card, ClipSpec
 from workers.media.errors import MediaError
 from workers.media.languages import language_name
@@ -314,9 +314,6 @@ class SegmentPlan:
 
     def missing_keys(self) -> list[str]:
         return list(self.todo)
-
-    def all_keys(self) -> list[str]:
-        return list(dict.fromkeys(s.key for tl in self.timelines.values() for s in tl))
 
 
 def plan_segments(campaign: Campaign, prepared: dict[int, PreparedClip],
@@ -615,9 +612,3 @@ def _report(campaign: Campaign, names: Sequence[str], good: Sequence[ClipSpec],
         "outputs": sorted(outputs),
         "warnings": list(campaign.warnings) + warnings,
     }
-
-
-def copy_outputs(result: CompileResult, dest: Path) -> None:
-    """Copy a compile's outputs elsewhere (each file whole or not at all)."""
-    for rel in result.outputs:
-        copy_atomic(result.outdir / rel, dest / rel)

@@ -7,23 +7,25 @@ exactly as the renderer fits it (same filter), then the caption block is drawn o
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PIL import Image
 
 from workers.media import cards, ffmpeg, probe
 from workers.media.errors import MediaError
+from workers.media.render import fit_filter
 from workers.media.style import FORMATS, Brand
 
 MAX_LINES = 2
 
 
-def _lines(texts: Sequence[str], wrap: object) -> list[str]:
+def _lines(texts: Sequence[str], wrap: Callable[[str], list[str]]) -> list[str]:
+    """The first cue's worth of lines: sentences wrapped as the renderer wraps them."""
     lines: list[str] = []
     for text in texts:
         if text.strip():
-            lines += wrap(text.strip())  # type: ignore[operator]
+            lines += wrap(text.strip())
         if len(lines) >= MAX_LINES:
             break
     return lines[:MAX_LINES]
@@ -56,8 +58,6 @@ def preview_frame(
     with tempfile.TemporaryDirectory(prefix="chorus-preview-") as tmp_name:
         tmp = Path(tmp_name)
         still = tmp / "still.png"
-        from workers.media.render import fit_filter
-
         graph = "[0:v:0]null[v];" + fit_filter(frame, info.video.display_width,
                                                info.video.display_height, fill="blur",
                                                brand=brand)
