@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a fresh Debian/Ubuntu machine for Chorus: system packages, then a virtualenv in .venv.
+# Set up a fresh Debian/Ubuntu machine for Chorus: system packages, then a virtualenv in .venv
+# holding exactly the versions in requirements/*.txt.
 #   bash infra/scripts/bootstrap.sh          what running Chorus needs
 #   bash infra/scripts/bootstrap.sh --test   also what the test suite needs (OCR packs, Chromium)
 # Safe to run again: it installs only what is missing.
@@ -39,11 +40,11 @@ command -v "$PY" >/dev/null || PY=python3
 "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' || {
   echo "Chorus needs Python 3.11 (found $("$PY" --version)); set PYTHON=/path/to/python3.11" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-if [ "$want_test" = 1 ]; then
-  .venv/bin/python -m pip install -q -e '.[dev]'
-else
-  .venv/bin/python -m pip install -q -e .
-fi
+# Exactly the locked versions, each checked against its hash (see "Updating the lock" in the
+# README); then Chorus itself, built with the locked setuptools and taking nothing else.
+lock=requirements/runtime.txt
+[ "$want_test" = 1 ] && lock=requirements/dev.txt
+.venv/bin/python -m pip install -q --require-hashes -r "$lock"
+.venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 .venv/bin/python -c "from PIL import features; assert features.check('raqm'), 'Pillow was built without raqm: install libraqm0 and reinstall Pillow'"
 echo "Chorus is set up in $(pwd)/.venv"
