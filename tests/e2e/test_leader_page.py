@@ -7,12 +7,14 @@ Chromium is Debian's (/usr/bin/chromium) driven by Playwright for Python; no bro
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from service.db import dispose_engines, unit_of_work
@@ -25,6 +27,12 @@ from workers.media import ffmpeg
 from workers.media.probe import probe
 
 pytestmark = pytest.mark.slow
+
+#: Stop recording when the page's own clock shows 0:03 (Latin or Arabic-Indic digits), not
+#: after a fixed wait: on a busy machine the recorder may start late.
+RECORD_UNTIL = re.compile(r":[0٠۰][3٣۳]$")
+#: A generous bound per browser step for a machine kept busy by other work.
+STEP_MS = 60_000
 
 URDU_SPEECH = ("اس سردی میں فلو کی ویکسین لگوائیں۔ "
                "پینسٹھ سال سے زیادہ عمر کے لوگوں کے لیے یہ مفت ہے۔")
@@ -71,6 +79,7 @@ def _ink_columns(png: Path) -> tuple[int, int, int]:
 def _open_page(browser: object, url: str, tmp: Path, name: str) -> tuple[object, object]:
     context = browser.new_context(viewport={"width": 412, "height": 900},  # type: ignore[attr-defined]
                                   device_scale_factor=1, locale="en-GB")
+    context.set_default_timeout(STEP_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -149,12 +158,12 @@ def test_urdu_leader_consents_records_and_uploads(browser: object, server: Serve
         page.click("#btn-camera")
         page.wait_for_selector("#btn-start:not([hidden])")
         page.click("#btn-start")
-        page.wait_for_timeout(3200)
+        expect(page.locator("#elapsed")).to_have_text(RECORD_UNTIL, timeout=STEP_MS)
         page.click("#btn-stop")
         page.wait_for_selector("#btn-send:not([hidden])")
         page.screenshot(path=str(tmp_path / "ur-recorded.png"))
         page.click("#btn-send")
-        page.wait_for_url("**/thanks?lang=ur", timeout=60_000)
+        page.wait_for_url("**/thanks?lang=ur", timeout=2 * STEP_MS)
         assert page.locator("h1").inner_text() == "شکریہ!"
         assert not page._chorus_errors, page._chorus_errors  # type: ignore[attr-defined]
     finally:

@@ -146,7 +146,7 @@ def running_server(root: Path, languages: tuple[str, ...] = ("ur", "pl"),
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
@@ -155,7 +155,7 @@ def running_server(root: Path, languages: tuple[str, ...] = ("ur", "pl"),
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start in 30 s") from None
+                    raise RuntimeError("server did not start in 90 s") from None
                 time.sleep(0.1)
         yield Server(url, data, process, log_path)
     finally:
