@@ -1,5 +1,6 @@
 """The naive way to compile a campaign with moviepy 2.x, as a reference for the benchmark.
 
+    .venv/bin/pip install -e '.[bench]'        # moviepy: not in Chorus's dependencies
     python benchmarks/naive_moviepy.py CAMPAIGN.yaml OUT.mp4 [--threads N]
 
 What a first attempt would do: open each clip with ``VideoFileClip``, resize it to 1080 lines
@@ -17,6 +18,7 @@ intermediates: stream-copy remuxes made through ``workers.media.ffmpeg`` (the sa
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import tempfile
@@ -81,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="x264 threads (default: the cores)")
     args = parser.parse_args(argv)
+    if importlib.util.find_spec("moviepy") is None:
+        # Chorus never uses moviepy (nor the ffmpeg binary it bundles): only this reference does.
+        raise SystemExit("moviepy is not installed; it is the `bench` extra: "
+                         ".venv/bin/pip install -e '.[bench]'")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="naive-moviepy.") as tmp:
         programme = build(args.campaign, Path(tmp))
