@@ -32,7 +32,8 @@ COPY locales /opt/chorus/lib/python3.11/site-packages/locales
 FROM ${BASE_IMAGE}
 # ffmpeg for every media step; Noto fonts and raqm/fribidi so captions in every script are
 # shaped (Arabic, Urdu, Bengali, Gurmukhi, CJK ...). No recommended packages, no
-# documentation, and of the fonts only the faces Chorus uses (infra/docker/dpkg/). Versions
+# documentation, no GPU drivers, and of the fonts only the faces Chorus uses
+# (infra/docker/dpkg/). Versions
 # follow Debian 12's security updates rather than exact pins, which would break the build at
 # the next point release.
 COPY infra/docker/dpkg/ /etc/dpkg/dpkg.cfg.d/
@@ -63,9 +64,12 @@ ENV PATH=/opt/chorus/bin:$PATH \
     CHORUS_DATABASE_URL=sqlite:////var/lib/chorus/chorus.db \
     CHORUS_HEALTHCHECK_URL=http://127.0.0.1:8000/healthz
 
-# Fail the build, not the first compile, if captions could not be shaped, a catalog is
-# missing or a font a leader page names is not there.
-RUN python -c "from PIL import features; assert features.check('raqm'), 'no raqm'" \
+# Fail the build, not the first compile, if a library ffmpeg links was filtered out above,
+# captions could not be shaped, a catalog is missing or a font a leader page names is not there.
+RUN ldd /usr/bin/ffmpeg /usr/bin/ffprobe >/tmp/ldd.txt && ! grep "not found" /tmp/ldd.txt \
+ && rm /tmp/ldd.txt \
+ && ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=64x64:duration=0.2 -c:v libx264 -f null - \
+ && python -c "from PIL import features; assert features.check('raqm'), 'no raqm'" \
  && python -c "from service import i18n; [i18n.translations(code) for code in i18n.supported_locales()]" \
  && python -c "from service.invitations.fonts import missing_fonts as m; assert not m(), m()"
 

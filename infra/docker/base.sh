@@ -110,13 +110,13 @@ printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
 cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 chroot "$root" update-ca-certificates >/dev/null 2>&1 || true
-cp "$ca_bundle" "$root$ca_bundle"
 printf '%s\n' "$pipconf" >"$root/etc/pip.conf"
 
 # Security updates since the point release, then nothing left over.
 chroot "$root" /bin/sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -y -qq upgrade >/dev/null' \
   || { echo "base.sh: apt-get upgrade in the new root failed" >&2; exit 1; }
 chroot "$root" apt-get clean
+cp "$ca_bundle" "$root$ca_bundle"  # after the upgrade: a new ca-certificates rewrites it
 # (the image adds a dpkg filter for documentation to the layers above: infra/docker/dpkg/)
 find "$root/usr/share/doc" -type f ! -name copyright -delete
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/log/* \
