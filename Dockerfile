@@ -15,9 +15,11 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/chorus
 # The locked dependencies first, in their own layer: it is rebuilt only when the lock changes,
-# not at every change to the code. Every file is checked against its hash in the lock.
+# not at every change to the code. Every file is checked against its hash in the lock, and
+# pip refuses a dependency the lock lacks (the lock is made on another Python 3.11 release
+# than Debian's 3.11.2, and markers such as redis's async-timeout differ between them).
 COPY requirements/runtime.txt /src/requirements/runtime.txt
-RUN /opt/chorus/bin/pip install --require-hashes --no-deps -r /src/requirements/runtime.txt
+RUN /opt/chorus/bin/pip install --require-hashes -r /src/requirements/runtime.txt
 COPY pyproject.toml README.md /src/
 COPY service /src/service
 COPY workers /src/workers

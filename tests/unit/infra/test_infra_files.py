@@ -99,7 +99,7 @@ def test_dockerfile_runtime_contract() -> None:
     assert values["VOLUME"] == '["/var/lib/chorus"]'
     runs = " ".join(r for w, r in instructions if w == "RUN")
     # the locked dependencies, every file checked against its hash; then Chorus alone
-    assert "pip install --require-hashes --no-deps -r /src/requirements/runtime.txt" in runs
+    assert "pip install --require-hashes -r /src/requirements/runtime.txt" in runs
     assert "pip install --no-deps /src" in runs
 
 
