@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -322,6 +323,7 @@ def _example(tmp: Path) -> Path:
     spec = importlib.util.spec_from_file_location("image_make_clips", folder / "make_clips.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     assert module.main([]) == 0
     return folder
