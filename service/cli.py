@@ -149,7 +149,8 @@ def _run_worker(args: argparse.Namespace) -> int:
     settings.check_production()
     configure_logging(settings)
     try:
-        start_worker_http_server()  # /healthz and /metrics for the kubelet and Prometheus
+        # /healthz and /metrics for the kubelet and Prometheus
+        start_worker_http_server(settings.metrics_port)
     except OSError as exc:
         print(f"chorus worker: health/metrics port not served ({exc}); set "
               "CHORUS_METRICS_PORT to a free port or 0", file=sys.stderr)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the refused default
@@ -68,8 +68,26 @@ class Settings(BaseSettings):
     rabbitmq_consumer_timeout_ms: int = Field(default=1_800_000, gt=0)
     """RabbitMQ: the server's ``consumer_timeout`` (an unacked delivery older is cancelled)."""
 
+    # --- the process: logs and health ---------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    """``json`` lines for a log collector, ``text`` for a person at a terminal."""
+    metrics_port: int = Field(default=9200, ge=0, le=65535)
+    """``chorus worker``: the port of its ``/healthz`` and ``/metrics``; 0 serves neither."""
+    healthcheck_url: str = "http://127.0.0.1:8000/healthz"
+    """What the image's HEALTHCHECK (``python -m service.observability.probe``) asks."""
+
     session_hours: int = Field(default=12, gt=0)
     """How long a staff sign-in lasts without activity limits (absolute lifetime)."""
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """``info`` and ``INFO``, ``JSON`` and ``json`` alike (as the logging module takes them)."""
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if value.strip().upper() in (
+            "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else value.strip().lower()
 
     @property
     def public_url_base(self) -> str:

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash infra/scripts/bootstrap.sh --test
 bash infra/scripts/services.sh
+bash infra/scripts/image.sh  # the image the tests in tests/image run
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"

@@ -13,8 +13,9 @@ or binds once for a whole block (every line inside carries them, in any module):
         run_compile(...)
 
 ``configure_logging(settings)`` is called once at the start of ``chorus serve`` and
-``chorus worker``. ``CHORUS_LOG_LEVEL`` (default INFO) and ``CHORUS_LOG_FORMAT`` (``json``,
-the default, or ``text`` for a person at a terminal) tune it without a settings change.
+``chorus worker``. The settings ``log_level`` (``CHORUS_LOG_LEVEL``, default INFO) and
+``log_format`` (``CHORUS_LOG_FORMAT``: ``json``, the default, or ``text`` for a person at a
+terminal) tune it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import contextlib
 import contextvars
 import json
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -119,9 +119,9 @@ def configure_logging(
     Uvicorn installs its own handlers unless started with ``log_config=None``; its loggers
     are made to propagate here either way. Returns the handler (tests read its stream).
     """
-    del settings  # the level and format come from the environment for now (see module doc)
-    level = level if level is not None else os.environ.get("CHORUS_LOG_LEVEL", "INFO").upper()
-    fmt = (fmt or os.environ.get("CHORUS_LOG_FORMAT", "json")).lower()
+    settings = settings if settings is not None else Settings()
+    level = level if level is not None else settings.log_level
+    fmt = (fmt or settings.log_format).lower()
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(TextFormatter() if fmt == "text" else JsonFormatter())

@@ -1,19 +1,16 @@
 """``python -m service.observability.probe [URL]``: exit 0 if URL answers 2xx, else 1.
 
-The image's HEALTHCHECK uses this (the slim image has no curl). The URL defaults to
-``CHORUS_HEALTHCHECK_URL``, else the web app's ``http://127.0.0.1:8000/healthz``; a worker
-container points it at its own ``:9200/healthz``.
+The image's HEALTHCHECK uses this (the slim image has no curl). The URL defaults to the
+setting ``healthcheck_url`` (``CHORUS_HEALTHCHECK_URL``, default the web app's
+``http://127.0.0.1:8000/healthz``); a worker container points it at its own ``:9200/healthz``.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-
-DEFAULT_URL = "http://127.0.0.1:8000/healthz"
 
 
 def probe(url: str, timeout: float = 3.0) -> bool:
@@ -29,7 +26,12 @@ def probe(url: str, timeout: float = 3.0) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    url = args[0] if args else os.environ.get("CHORUS_HEALTHCHECK_URL", DEFAULT_URL)
+    if args:
+        url = args[0]
+    else:
+        from service.settings import Settings
+
+        url = Settings().healthcheck_url
     ok = probe(url)
     if not ok:
         print(f"unhealthy: {url} did not answer 2xx", file=sys.stderr)

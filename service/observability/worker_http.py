@@ -1,12 +1,12 @@
 """``/healthz`` and ``/metrics`` for a ``chorus worker`` process (which has no web app).
 
 A worker's stage durations live in the worker's memory, so Prometheus scrapes each worker
-pod (port :data:`DEFAULT_PORT`, ``CHORUS_METRICS_PORT``). ``chorus worker --processes N``
-forks N processes that cannot share one port: start this server once, in the parent, and
-set ``PROMETHEUS_MULTIPROC_DIR`` to an empty writable folder before any process imports
-``prometheus_client``; the server then adds up every process's histogram files
-(prometheus_client's multiprocess mode). Job counts and queue depth are the web app's to
-report (they come from the database and broker, not from one worker).
+pod (the setting ``metrics_port``, ``CHORUS_METRICS_PORT``, default 9200).
+``chorus worker --processes N`` forks N processes that cannot share one port: start this
+server once, in the parent, and set ``PROMETHEUS_MULTIPROC_DIR`` to an empty writable
+folder before any process imports ``prometheus_client``; the server then adds up every
+process's histogram files (prometheus_client's multiprocess mode). Job counts and queue
+depth are the web app's to report (they come from the database and broker, not one worker).
 """
 
 from __future__ import annotations
@@ -17,12 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-DEFAULT_PORT = 9200
-
-
-def metrics_port() -> int:
-    """``CHORUS_METRICS_PORT`` (default 9200); 0 means do not serve."""
-    return int(os.environ.get("CHORUS_METRICS_PORT", str(DEFAULT_PORT)))
+from service.settings import get_settings
 
 
 def worker_registry() -> CollectorRegistry:
@@ -64,7 +59,7 @@ def start_worker_http_server(port: int | None = None, host: str = "0.0.0.0"  # n
     Listens on every interface by default because Prometheus and the kubelet reach the pod
     from outside; the port carries no personal data.
     """
-    port = metrics_port() if port is None else port
+    port = get_settings().metrics_port if port is None else port
     if port == 0:
         return None
     handler = type("WorkerHandler", (_Handler,), {"registry": worker_registry()})
