@@ -16,8 +16,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
+from workers.media.bidi import text_direction
 from workers.media.errors import MediaError
-from workers.media.fonts import dominant_script, font_for, text_direction
+from workers.media.fonts import font_for
+from workers.media.scripts import dominant_script
 from workers.media.style import Brand, Frame, rgb
 from workers.media.text import RGBA, LineFitter, TextBlock, render_lines
 

@@ -17,15 +17,11 @@ import regex
 from fontTools import unicodedata as ft_unicodedata
 from PIL import Image, ImageDraw, ImageFont
 
-from workers.media.fonts import (
-    FontChoice,
-    Run,
-    dominant_script,
-    needs_runs,
-    require_shaping,
-    text_runs,
-    visual_order,
-)
+from workers.media.bidi import visual_order
+from workers.media.font_choice import FontChoice
+from workers.media.fonts import require_shaping
+from workers.media.runs import Run, needs_runs, text_runs
+from workers.media.scripts import dominant_script
 
 _GRAPHEME = regex.compile(r"\X")
 _SPACE_RUN = regex.compile(r"\s+")
@@ -78,7 +74,7 @@ def line_runs(line: str, font: FontChoice, language: str | None) -> list[Run] | 
     it (one script: the fast path, laid out by raqm in one call).
 
     ``font`` gives the paragraph direction and draws the runs in its own script; see
-    :func:`workers.media.fonts.text_runs`.
+    :func:`workers.media.runs.text_runs`.
     """
     if not needs_runs(line, font):
         return None
