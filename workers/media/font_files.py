@@ -37,9 +37,21 @@ _FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 #: Scripts with a font in Debian 12's fonts-noto-core (every script family of the Noto
 #: project in Debian is there; fonts-noto-extra only adds weights). Read from the package's
 #: files: a script counts when a Regular face has five or more of its letters.
-NOTO_CORE_SCRIPTS = frozenset(
-    ["Adlm", "Aghb", "Ahom", "Arab", "Armi", "Armn", "Avst", "Bali", "Bamu", "Bass", "Batk", "Beng", "Bhks", "Brah", "Brai", "Bugi", "Buhd", "Cakm", "Cans", "Cari", "Cham", "Cher", "Copt", "Cprt", "Cyrl", "Deva", "Dogr", "Dsrt", "Dupl", "Egyp", "Elba", "Elym", "Ethi", "Geor", "Glag", "Gong", "Gonm", "Goth", "Gran", "Grek", "Gujr", "Guru", "Hano", "Hatr", "Hebr", "Hluw", "Hmng", "Hmnp", "Hung", "Ital", "Java", "Kali", "Khar", "Khmr", "Khoj", "Knda", "Kthi", "Lana", "Laoo", "Latn", "Lepc", "Limb", "Lina", "Linb", "Lisu", "Lyci", "Lydi", "Mahj", "Mand", "Mani", "Marc", "Medf", "Mend", "Merc", "Mero", "Mlym", "Modi", "Mong", "Mroo", "Mtei", "Mult", "Mymr", "Narb", "Nbat", "Newa", "Nkoo", "Nshu", "Ogam", "Olck", "Orya", "Osge", "Osma", "Palm", "Pauc", "Perm", "Phag", "Phli", "Phlp", "Phnx", "Plrd", "Prti", "Rjng", "Rohg", "Runr", "Samr", "Sarb", "Saur", "Sgnw", "Shaw", "Shrd", "Sidd", "Sind", "Sinh", "Sogd", "Sogo", "Sora", "Soyo", "Sund", "Sylo", "Syrc", "Tagb", "Takr", "Tale", "Talu", "Taml", "Tang", "Tavt", "Telu", "Tfng", "Tglg", "Thaa", "Thai", "Tibt", "Tirh", "Ugar", "Vaii", "Wara", "Wcho", "Xpeo", "Xsux", "Yezi", "Yiii", "Zanb"]
-)
+NOTO_CORE_SCRIPTS = frozenset({
+    "Adlm", "Aghb", "Ahom", "Arab", "Armi", "Armn", "Avst", "Bali", "Bamu", "Bass", "Batk",
+    "Beng", "Bhks", "Brah", "Brai", "Bugi", "Buhd", "Cakm", "Cans", "Cari", "Cham", "Cher",
+    "Copt", "Cprt", "Cyrl", "Deva", "Dogr", "Dsrt", "Dupl", "Egyp", "Elba", "Elym", "Ethi",
+    "Geor", "Glag", "Gong", "Gonm", "Goth", "Gran", "Grek", "Gujr", "Guru", "Hano", "Hatr",
+    "Hebr", "Hluw", "Hmng", "Hmnp", "Hung", "Ital", "Java", "Kali", "Khar", "Khmr", "Khoj",
+    "Knda", "Kthi", "Lana", "Laoo", "Latn", "Lepc", "Limb", "Lina", "Linb", "Lisu", "Lyci",
+    "Lydi", "Mahj", "Mand", "Mani", "Marc", "Medf", "Mend", "Merc", "Mero", "Mlym", "Modi",
+    "Mong", "Mroo", "Mtei", "Mult", "Mymr", "Narb", "Nbat", "Newa", "Nkoo", "Nshu", "Ogam",
+    "Olck", "Orya", "Osge", "Osma", "Palm", "Pauc", "Perm", "Phag", "Phli", "Phlp", "Phnx",
+    "Plrd", "Prti", "Rjng", "Rohg", "Runr", "Samr", "Sarb", "Saur", "Sgnw", "Shaw", "Shrd",
+    "Sidd", "Sind", "Sinh", "Sogd", "Sogo", "Sora", "Soyo", "Sund", "Sylo", "Syrc", "Tagb",
+    "Takr", "Tale", "Talu", "Taml", "Tang", "Tavt", "Telu", "Tfng", "Tglg", "Thaa", "Thai",
+    "Tibt", "Tirh", "Ugar", "Vaii", "Wara", "Wcho", "Xpeo", "Xsux", "Yezi", "Yiii", "Zanb",
+})
 #: GNU Unifont: one glyph for nearly every character of Unicode 15, in a plain bitmap style.
 #: The package to name for a character no Noto font in Debian has.
 UNIFONT_PACKAGE = "fonts-unifont"
