@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import re
 import unicodedata
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
@@ -65,6 +66,23 @@ def isolate(text: str) -> str:
     letter's, and nothing in it can reorder the text it is drawn next to."""
     clean = neutralise(text)
     return f"{FSI}{clean}{PDI}" if clean else ""
+
+
+#: A number with hyphens or dots between its groups: a phone number (0121-555-0123).
+_GROUPED_NUMBER = re.compile(r"\d+(?:[-\u2010\u2011\u2013.]\d+)+")
+LRI = "\u2066"
+
+
+def keep_numbers_whole(text: str) -> str:
+    """Phone numbers and other hyphen-grouped numbers kept left to right as one piece.
+
+    After an Arabic letter, UAX #9 turns digits into Arabic numbers, and a hyphen between
+    Arabic numbers stays neutral: "0121-555-0123" in an Urdu line comes out as
+    "0123-555-0121", in every conforming renderer. Wrapping such a number in a
+    left-to-right isolate (LRI…PDI) is the remedy Unicode recommends; elsewhere it changes
+    nothing.
+    """
+    return _GROUPED_NUMBER.sub(lambda m: f"{LRI}{m.group()}{PDI}", text)
 
 
 def without_controls(text: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from workers.media.bidi import text_direction
+from workers.media.bidi import isolate, text_direction
 from workers.media.errors import MediaError
 from workers.media.fonts import font_for
 from workers.media.scripts import dominant_script
@@ -259,7 +259,7 @@ def render_lower_third(
     languages), just above the caption zone, inside the safe area, in the brand colours with
     an accent bar on the reading-start side.
     """
-    rtl = text_direction(language_native) == "rtl"
+    rtl = text_direction(language_native) == "rtl"  # before isolation: FSI is not strong
     text_fill: RGBA = (*rgb(brand.text), 255)
     accent: RGBA = (*rgb(brand.accent), 255)
     s = frame.short_side
@@ -279,18 +279,19 @@ def render_lower_third(
         big = round(s * 0.045 * scale)
         mid = round(s * 0.036 * scale)
         small = round(s * 0.028 * scale)
-        native_run = _run(language_native, language, big, text_fill, bold=True)
+        native_run = _run(isolate(language_native), language, big, text_fill, bold=True)
         runs = [native_run]
         if language_english.strip() and language_english.strip() != language_native.strip():
             # "اردو · Urdu"; a language whose own name is its English name shows it once
             dot = _run("·", "en", big, accent)
-            runs += [dot, _run(language_english, "en", round(big * 0.8), text_fill)]
+            runs += [dot, _run(isolate(language_english), "en", round(big * 0.8), text_fill)]
         title = _row(runs[::-1] if rtl else runs, round(big * 0.25))
         rows = [title]
+        # People's own text is drawn isolated: a bidi control in it cannot reorder the plate.
         if speaker.strip():
-            rows.append(_run(speaker.strip(), same(speaker), mid, text_fill, bold=True))
+            rows.append(_run(isolate(speaker.strip()), same(speaker), mid, text_fill, bold=True))
         if role.strip():
-            rows.append(_run(role.strip(), same(role), small, (*text_fill[:3], 220)))
+            rows.append(_run(isolate(role.strip()), same(role), small, (*text_fill[:3], 220)))
         width = max(r.image.width for r in rows) + 2 * pad + bar
         height = sum(r.image.height for r in rows) + gap_y * (len(rows) - 1) + 2 * pad
         if width <= room_w and height <= room_h:
