@@ -74,9 +74,9 @@ def test_caption_reads_back(tmp_path, sample: ScriptSample):
     assert sample.pack in packs, (
         f"tesseract-ocr-{sample.pack.replace('_', '-')} language pack missing "
         "(infra/scripts/bootstrap.sh --test installs it)")
+    lang = f"{sample.pack}+eng" if sample.with_english else sample.pack
     read = pytesseract.image_to_string(
-        _ocr_image(overlay.path, OCR_TEXT_PX / native.size_px), lang=f"{sample.pack}+eng" if sample.with_english else sample.pack,
-        config="--psm 6")
+        _ocr_image(overlay.path, OCR_TEXT_PX / native.size_px), lang=lang, config="--psm 6")
     ratio = similarity(read, sample.text)
     print(f"{sample.language}: similarity {ratio:.2f} read {read.strip()!r}")
     assert ratio >= sample.min_ratio, f"{sample.language}: read {read!r}, similarity {ratio:.2f}"
