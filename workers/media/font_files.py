@@ -117,8 +117,9 @@ def face_covers(path: str, index: int, code_points: Iterable[int]) -> bool:
 
 
 def _is_italic(name: str) -> bool:
-    lowered = name.lower()
-    return "italic" in lowered or "oblique" in lowered
+    """By the style after the family's dash: "NotoSansOldItalic-Regular" is upright."""
+    style = name.rsplit(".", 1)[0].rpartition("-")[2].lower() if "-" in name else ""
+    return "italic" in style or "oblique" in style
 
 
 def _weight_rank(stem: str, bold: bool) -> int:

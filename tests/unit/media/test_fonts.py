@@ -153,3 +153,25 @@ def test_mixed_scripts_missing_font_names_the_script(tmp_path, monkeypatch):
     assert "Bengali" in str(excinfo.value) and "fonts-noto-core" in str(excinfo.value)
     with pytest.raises(FontError, match="fonts-noto-color-emoji"):
         font_for("Stay at home 😷", "en")
+
+
+def test_old_italic_script_is_not_taken_for_an_italic_style():
+    choice = font_for("\U00010300\U00010301")  # OLD ITALIC LETTER A, BE
+    assert choice.family == "Noto Sans Old Italic"
+
+
+def test_fallback_reaches_any_installed_font(tmp_path, monkeypatch):
+    """A character neither the script's font nor any Noto family has is drawn by whatever
+    installed font has it (here DejaVu Sans, found through fontconfig's character sets)."""
+    from workers.media.runs import text_runs
+
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    (folder / "NotoSans-Regular.ttf").symlink_to(font_for("Stay at home", "en").path)
+    (folder / "DejaVuSans.ttf").symlink_to("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    monkeypatch.setattr(font_files, "SYSTEM_FONT_DIRS", ())
+    monkeypatch.setenv(font_files.FONT_DIRS_ENV, str(folder))
+    text = "Stay at home \u263a now"  # WHITE SMILING FACE: not in Noto Sans
+    runs = text_runs(text, "en", font=font_for(text, "en"))
+    assert [(r.text.strip(), r.font.family) for r in runs] == [
+        ("Stay at home", "Noto Sans"), ("\u263a", "DejaVu Sans"), ("now", "Noto Sans")]
