@@ -4,23 +4,31 @@ Each clip's text has a full stop, a comma, a question mark, a phone number, a da
 Latin acronym (:mod:`tests.unit.media.every_scripts`); some speakers' names are in their own
 script, one with a right-to-left override in it. A clip whose speaker's name no installed
 font can draw is a bad clip like any other: ``--skip-bad`` skips it and the report says why;
-without ``--skip-bad`` the command lists it and says to skip it or fix it. Kept small: one
+without ``--skip-bad`` the command lists it and says to skip it or fix it. The Hebrew caption
+is read back from a frame of the compiled video. Kept small: one
 tiny clip (copied, so it is prepared once), one format (square), no cards.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import os
 import shutil
 from pathlib import Path
 
+import pytesseract
 import pytest
 import yaml
+from PIL import Image
 
-from tests.fixtures.media import ffprobe, make_clip
+from tests.fixtures.media import decode_frame, ffprobe, make_clip
 from tests.unit.media.every_scripts import SAMPLES
+from tests.unit.media.test_caption_ocr import _norm
+from workers.media.cards import caption_zone_top
 from workers.media.compile_cli import run_compile_command
+from workers.media.style import FORMATS
 
 pytestmark = pytest.mark.media
 
@@ -71,6 +79,33 @@ def test_every_script_compiles_and_the_undrawable_clip_is_skipped(campaign: Path
     video = ffprobe(out / "video-square.mp4")
     assert float(video["format"]["duration"]) >= len(SAMPLES) * 1.0
     assert "skipped: clip 22" in capsys.readouterr().err
+    # The first clip (Hebrew) is at the start of the video: its caption reads back.
+    cue = report["clips"][0]["cues"]["square"][0]
+    read = _read_caption(out / "video-square.mp4", (cue["start"] + cue["end"]) / 2)
+    line = " ".join(cue["native"])
+    found = _recall(read, line)
+    mirrored = _recall(read, line[::-1])
+    print(f"he frame: {found:.2f} of the Hebrew line read back ({mirrored:.2f} reversed)")
+    assert found >= 0.65, read  # measured 0.73
+    assert found - mirrored >= 0.25, read
+
+
+def _recall(read: str, expected: str) -> float:
+    """Share of ``expected`` found, in order, in ``read`` (which has the translation too)."""
+    a, b = _norm(expected), _norm(read)
+    blocks = difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
+    return sum(block.size for block in blocks) / max(1, len(a))
+
+
+def _read_caption(video: Path, at: float) -> str:
+    """OCR of the caption zone of one frame: the caption's white text as black on white."""
+    rgb, width, height = decode_frame(video, at)
+    frame = Image.frombytes("RGB", (width, height), rgb)
+    zone = frame.crop((0, caption_zone_top(FORMATS["square"]), width, height))
+    ink = Image.eval(zone.convert("L"), lambda v: 0 if v > 190 else 255)
+    ink = ink.resize((ink.width // 2, ink.height // 2), Image.Resampling.LANCZOS)
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    return str(pytesseract.image_to_string(ink, lang="heb", config="--psm 6"))
 
 
 def test_without_skip_bad_the_message_names_the_clip_and_the_remedy(campaign: Path, capsys):
