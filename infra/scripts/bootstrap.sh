@@ -15,6 +15,7 @@ runtime_pkgs=(ffmpeg fonts-noto-core fonts-noto-cjk fonts-noto-extra fonts-noto-
 test_pkgs=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-urd tesseract-ocr-ara tesseract-ocr-ben
            tesseract-ocr-guj tesseract-ocr-hin tesseract-ocr-pan tesseract-ocr-tam
            tesseract-ocr-chi-sim tesseract-ocr-pol tesseract-ocr-ron tesseract-ocr-lit
+           tesseract-ocr-heb tesseract-ocr-kat tesseract-ocr-hye tesseract-ocr-khm tesseract-ocr-mya tesseract-ocr-sin tesseract-ocr-amh tesseract-ocr-tel tesseract-ocr-kan tesseract-ocr-mal tesseract-ocr-tha tesseract-ocr-ell tesseract-ocr-rus
            chromium sox)
 pkgs=("${runtime_pkgs[@]}")
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")

@@ -121,6 +121,17 @@ def _clip_texts(campaign: Campaign, spec: ClipSpec) -> tuple[list[str], list[str
     return native, list(campaign.translation)
 
 
+def _drawn_texts(campaign: Campaign, spec: ClipSpec) -> list[tuple[str, str | None]]:
+    """Every text a clip's segment draws, with its language: checked before work is spent
+    on the clip, so a text no installed font can draw makes it a bad clip like any other."""
+    native, translation = _clip_texts(campaign, spec)
+    name = language_name(spec.language, spec.language_name)
+    return [*((t, spec.language) for t in native),
+            *((t, campaign.translation_language) for t in translation or ()),
+            (name.native, spec.language), (name.english, "en"),
+            (spec.speaker, spec.language), (spec.role, spec.language)]
+
+
 def clip_cues(campaign: Campaign, spec: ClipSpec, prepared: PreparedClip,
               frame: Frame) -> list[captions.Cue]:
     """The clip's caption cues for one frame size (wrapping depends on pixels)."""
@@ -413,6 +424,7 @@ def compile_campaign(
 
     def prep(spec: ClipSpec) -> None:
         try:
+            fonts.require_drawable(_drawn_texts(campaign, spec))
             prepared[spec.index] = prepare(campaign, spec, cache_dir=cache, policy=policy,
                                            hashes=hashes)
         except MediaError as exc:

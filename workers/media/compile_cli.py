@@ -90,8 +90,11 @@ def run_compile_command(args: argparse.Namespace) -> int:
         if progress:
             progress.close()
         print(f"chorus compile: {exc}", file=sys.stderr)
-        print("Fix or remove these clips, or run again with --skip-bad to compile the rest.",
-              file=sys.stderr)
+        if args.skip_bad:  # every clip is bad: skipping them leaves nothing to compile
+            print("No clip can be compiled: fix or replace these clips.", file=sys.stderr)
+        else:
+            print("Fix or remove these clips, or run again with --skip-bad to compile the rest.",
+                  file=sys.stderr)
         return 2
     except MediaError as exc:
         if progress:

@@ -17,15 +17,11 @@ import regex
 from fontTools import unicodedata as ft_unicodedata
 from PIL import Image, ImageDraw, ImageFont
 
-from workers.media.fonts import (
-    FontChoice,
-    Run,
-    dominant_script,
-    needs_runs,
-    require_shaping,
-    text_runs,
-    visual_order,
-)
+from workers.media.bidi import keep_numbers_whole, neutralise, visual_order
+from workers.media.font_choice import FontChoice
+from workers.media.fonts import require_shaping
+from workers.media.runs import Run, needs_runs, text_runs
+from workers.media.scripts import dominant_script
 
 _GRAPHEME = regex.compile(r"\X")
 _SPACE_RUN = regex.compile(r"\s+")
@@ -78,7 +74,7 @@ def line_runs(line: str, font: FontChoice, language: str | None) -> list[Run] | 
     it (one script: the fast path, laid out by raqm in one call).
 
     ``font`` gives the paragraph direction and draws the runs in its own script; see
-    :func:`workers.media.fonts.text_runs`.
+    :func:`workers.media.runs.text_runs`.
     """
     if not needs_runs(line, font):
         return None
@@ -333,10 +329,15 @@ def render_lines(
 
     A line mixing scripts ("NHS کی حفاظت کریں") is drawn run by run in visual order, each
     run in the font of its script, all on one baseline; the pitch (from the fitter's font
-    choice) already allows for the tallest of them.
+    choice) already allows for the tallest of them. Bidi embeddings and overrides are
+    removed and unmatched isolates dropped (:func:`workers.media.bidi.neutralise`); grouped
+    numbers are kept whole (:func:`workers.media.bidi.keep_numbers_whole`).
     """
     pitch = fitter.line_pitch if pitch is None else pitch
     size = fitter.size_px
+    # Embeddings and overrides typed into a text never reach the picture; phone numbers
+    # stay in one piece in right-to-left lines (see bidi.py).
+    lines = [keep_numbers_whole(neutralise(line)) for line in lines]
     line_pieces = [_pieces(line, fitter, align) for line in lines]
     boxes = []
     for i, pieces in enumerate(line_pieces):

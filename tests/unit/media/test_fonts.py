@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from fontTools.ttLib import TTCollection, TTFont
 
-from workers.media import fonts
+from workers.media import font_files, fonts
+from workers.media.bidi import text_direction
 from workers.media.errors import FontError
-from workers.media.fonts import dominant_script, font_for, require_shaping, text_direction
+from workers.media.fonts import font_for, require_shaping
+from workers.media.scripts import dominant_script
 
 URDU = "گھر پر رہیں۔ این ایچ ایس کی حفاظت کریں۔"
 ARABIC = "ابقوا في المنزل. احموا الخدمة الصحية."
@@ -100,8 +102,8 @@ def test_bold_variant():
 def test_no_font_installed_names_the_package(tmp_path, monkeypatch):
     empty = tmp_path / "fonts"
     empty.mkdir()
-    monkeypatch.setattr(fonts, "SYSTEM_FONT_DIRS", ())
-    monkeypatch.setenv(fonts.FONT_DIRS_ENV, str(empty))
+    monkeypatch.setattr(font_files, "SYSTEM_FONT_DIRS", ())
+    monkeypatch.setenv(font_files.FONT_DIRS_ENV, str(empty))
     with pytest.raises(FontError) as excinfo:
         font_for(BENGALI, "bn")
     message = str(excinfo.value)
@@ -116,8 +118,8 @@ def test_extra_font_dir_is_searched(tmp_path, monkeypatch):
     extra = tmp_path / "fonts"
     extra.mkdir()
     (extra / "NotoSansGurmukhi-Regular.ttf").symlink_to(real)
-    monkeypatch.setattr(fonts, "SYSTEM_FONT_DIRS", ())
-    monkeypatch.setenv(fonts.FONT_DIRS_ENV, str(extra))
+    monkeypatch.setattr(font_files, "SYSTEM_FONT_DIRS", ())
+    monkeypatch.setenv(font_files.FONT_DIRS_ENV, str(extra))
     assert font_for(GURMUKHI, "pa").path == str(extra / "NotoSansGurmukhi-Regular.ttf")
     with pytest.raises(FontError):
         font_for(BENGALI, "bn")
@@ -144,10 +146,32 @@ def test_mixed_scripts_missing_font_names_the_script(tmp_path, monkeypatch):
     only_latin = tmp_path / "fonts"
     only_latin.mkdir()
     (only_latin / "NotoSans-Regular.ttf").symlink_to(latin)
-    monkeypatch.setattr(fonts, "SYSTEM_FONT_DIRS", ())
-    monkeypatch.setenv(fonts.FONT_DIRS_ENV, str(only_latin))
+    monkeypatch.setattr(font_files, "SYSTEM_FONT_DIRS", ())
+    monkeypatch.setenv(font_files.FONT_DIRS_ENV, str(only_latin))
     with pytest.raises(FontError) as excinfo:
         font_for("COVID-19 থেকে নিজেকে রক্ষা করুন", "bn")
     assert "Bengali" in str(excinfo.value) and "fonts-noto-core" in str(excinfo.value)
     with pytest.raises(FontError, match="fonts-noto-color-emoji"):
         font_for("Stay at home 😷", "en")
+
+
+def test_old_italic_script_is_not_taken_for_an_italic_style():
+    choice = font_for("\U00010300\U00010301")  # OLD ITALIC LETTER A, BE
+    assert choice.family == "Noto Sans Old Italic"
+
+
+def test_fallback_reaches_any_installed_font(tmp_path, monkeypatch):
+    """A character neither the script's font nor any Noto family has is drawn by whatever
+    installed font has it (here DejaVu Sans, found through fontconfig's character sets)."""
+    from workers.media.runs import text_runs
+
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    (folder / "NotoSans-Regular.ttf").symlink_to(font_for("Stay at home", "en").path)
+    (folder / "DejaVuSans.ttf").symlink_to("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    monkeypatch.setattr(font_files, "SYSTEM_FONT_DIRS", ())
+    monkeypatch.setenv(font_files.FONT_DIRS_ENV, str(folder))
+    text = "Stay at home \u263a now"  # WHITE SMILING FACE: not in Noto Sans
+    runs = text_runs(text, "en", font=font_for(text, "en"))
+    assert [(r.text.strip(), r.font.family) for r in runs] == [
+        ("Stay at home", "Noto Sans"), ("\u263a", "DejaVu Sans"), ("now", "Noto Sans")]
