@@ -183,8 +183,8 @@ def test_programme_loudness_from_the_clips_blocks(voice, tmp_path):
     measures on them played one after the other."""
     import wave
 
-    quiet = read_pcm(extract_wav(voice, tmp_path / "a.wav")) * np.float32(0.3)
-    loud = read_pcm(extract_wav(voice, tmp_path / "b.wav"))
+    quiet = read_pcm(extract_wav(voice, tmp_path / "a.wav", untrusted=False)) * np.float32(0.3)
+    loud = read_pcm(extract_wav(voice, tmp_path / "b.wav", untrusted=False))
     card = np.zeros((48000, 2), dtype=np.float32)
     joined = np.concatenate([card, quiet, card, loud, card])
     got = programme_loudness([measure_samples(quiet), measure_samples(loud)])
