@@ -85,9 +85,17 @@ AUDIO_MARGIN = 1024
 #: Samples in one AAC packet.
 AAC_PACKET = 1024
 
+#: Encoder threads per segment. Segments are rendered ``jobs`` at a time, so x264's default
+#: (1.5 frame threads per core plus lookahead) oversubscribes the cores: measured on one
+#: 720p clip to 1080p here, 4.87 CPU-s with the default, 4.18 with 2 threads (and less wall
+#: time), 3.80 with 1 (but 16% more wall time for a lone segment). The picture is the same
+#: quality (x264's threads change how, not what, it encodes).
+SEGMENT_THREADS = 2
+
 #: Segments: H.264 + AAC (copied from the segment's ADTS) in MOV, no metadata from inputs,
 #: timestamps from zero.
 _SEGMENT_TAIL = [
+    "-threads", str(SEGMENT_THREADS),
     "-c:a", "copy",
     "-map_metadata", "-1", "-map_chapters", "-1", "-dn", "-sn",
     "-video_track_timescale", str(FPS * 512),
