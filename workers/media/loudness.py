@@ -29,8 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pyloudnorm
-from scipy import ndimage, signal
 
 from workers.media import ffmpeg
 from workers.media.errors import MediaError
@@ -106,6 +104,8 @@ def _gated(powers: npt.NDArray[np.float64]) -> tuple[float, float]:
 def peak_envelope(x: Samples) -> npt.NDArray[np.float32]:
     """Per sample, the largest absolute value of the 4x oversampled signal around it, over
     all channels: the true-peak envelope the limiter works on."""
+    from scipy import signal  # imported when sound is measured: 0.6 s of start-up otherwise
+
     n = len(x)
     out = np.empty(n, dtype=np.float32)
     for start in range(0, n, _CHUNK):
@@ -137,6 +137,8 @@ def measure_samples(x: Samples, rate: int = SAMPLE_RATE, *, subject: str | None 
     pyloudnorm's meter gives the integrated value and the block powers; silence raises
     :class:`MediaError` ``silent``, since no gain can bring silence to a target.
     """
+    import pyloudnorm  # (imports scipy.signal: see peak_envelope)
+
     meter = pyloudnorm.Meter(rate)
     integrated = float(meter.integrated_loudness(x))
     powers = 10 ** ((np.asarray(meter.blockwise_loudness, dtype=np.float64) + 0.691) / 10)
@@ -179,6 +181,8 @@ def limit(x: Samples, ceiling_db: float, rate: int = SAMPLE_RATE) -> Samples:
     ceiling the samples are untouched. Any overshoot left by the gain's own movement between
     samples is taken off by a second pass.
     """
+    from scipy import ndimage, signal
+
     y = x
     ceiling = 10 ** (ceiling_db / 20)
     hold = max(1, round(LIMITER_HOLD * rate))
@@ -206,6 +210,8 @@ def normalise(x: Samples, target: LoudnessTarget, *, ceiling_db: float | None = 
     at ``ceiling_db`` (default ``target.internal_true_peak``), then the small gain the
     limiting took away, until the integrated loudness is within 0.05 LU (three rounds at
     most). Never more than :data:`MAX_GAIN_DB` of gain."""
+    import pyloudnorm
+
     ceiling = target.internal_true_peak if ceiling_db is None else ceiling_db
     meter = pyloudnorm.Meter(rate)
     gain = min(MAX_GAIN_DB, target.integrated - float(meter.integrated_loudness(x)))
