@@ -9,12 +9,17 @@ speech in 17 languages, mixed phone/browser formats) and measures:
 * the full compile (landscape, --jobs = cores, fresh cache): wall time, CPU time, peak memory
   of the whole process tree;
 * the floor: one plain re-encode of the compiled video-landscape.mp4 with the same encoder
-  settings (ENCODER.video_args() + AAC 128k); the ratio compile/floor (goal <= 1.2x);
+  settings (ENCODER.video_args() + AAC 128k); the ratio compile/floor (goal <= 1.2x), in CPU
+  time of the process trees (the verdict: wall time depends on what else the shared machine
+  runs) and in wall time;
+* the same full compile and floor for a campaign of --mixed (9) clips of mixed phone and
+  browser formats (a set of its own, so its clips are not the 17-clip set's);
 * scaling with each --jobs in --jobs-list (fresh cache each);
 * a recompile after one clip changed (its speaker's role, in a copy of the campaign file):
   goal <= 10% of the full compile;
 * a recompile with nothing changed, as a `chorus compile` subprocess: goal < 3 s;
-* peak memory for 17 and 50 clips (goal <= 500 MB per job and flat); --quick skips 50;
+* peak memory for 17 and 50 clips (goal <= 420 MB per job, as before the audio rework, and
+  flat); --quick skips 50;
 * the naive moviepy reference (benchmarks/naive_moviepy.py); --skip-naive skips it.
 
 Every compile runs as a `chorus compile` subprocess (start-up counted), sampled with psutil
@@ -53,7 +58,7 @@ from workers.media.style import SAMPLE_RATE  # noqa: E402
 PY = sys.executable
 CHORUS = [PY, "-c", "import sys; from service.cli import main; sys.exit(main())"]
 MAKE_CLIPS = ROOT / "examples" / "stay-at-home" / "make_clips.py"
-GOALS = {"floor_ratio": 1.2, "one_changed_fraction": 0.10, "noop_s": 3.0, "mb_per_job": 500}
+GOALS = {"floor_ratio": 1.2, "one_changed_fraction": 0.10, "noop_s": 3.0, "mb_per_job": 420}
 
 
 def children_cpu() -> float:
@@ -190,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", type=int, default=17)
     parser.add_argument("--big", type=int, default=50, help="clips for the memory-flatness run")
+    parser.add_argument("--mixed", type=int, default=9,
+                        help="clips of the second (mixed-format) campaign; 0 skips it")
     parser.add_argument("--height", type=int, default=720, help="picture height of the clips")
     parser.add_argument("--work", type=Path, default=Path("/tmp/chorus-bench"))
     parser.add_argument("--skip-naive", action="store_true")
@@ -235,6 +242,18 @@ def main(argv: list[str] | None = None) -> int:
     runs["full"] = [r.as_dict() for r in fulls]
     runs["floor"] = [r.as_dict() for r in floors]
     output_seconds = duration_of(video)
+
+    # 1b. the same for a second, smaller campaign of mixed formats
+    mixed = mixed_floor = None
+    if args.mixed:
+        mixed_campaign = ensure_set(work, args.mixed, args.height, cores)
+        print(f"full compile and floor, {args.mixed}-clip campaign:")
+        mixed_out = work / f"out-{args.mixed}-j{cores}"
+        mixed = compile_run(f"full, {args.mixed} clips, --jobs {cores}", mixed_campaign,
+                            mixed_out, cores, logs / f"full-{args.mixed}.log", fresh=True)
+        mixed_floor = floor_run(mixed_out / "video-landscape.mp4", work / "floor-mixed.mp4")
+        runs["mixed"] = mixed.as_dict()
+        runs["mixed_floor"] = mixed_floor.as_dict()
 
     # 2. one clip changed, then nothing changed (same output folder and cache)
     print("incremental:")
@@ -288,8 +307,19 @@ def main(argv: list[str] | None = None) -> int:
         "floor_ratio_cpu": round(max(f.extra["cpu_s"] / max(g.extra["cpu_s"], 0.1)
                                      for f, g in zip(fulls, floors, strict=True)), 2),
         "busy": any(busy(r, cores) for r in [*fulls, *floors]),
+        "mixed_clips": args.mixed or None,
+        "mixed_floor_ratio": (round(mixed.wall_s / mixed_floor.wall_s, 2)
+                              if mixed and mixed_floor else None),
+        "mixed_floor_ratio_cpu": (round(mixed.extra["cpu_s"]
+                                        / max(mixed_floor.extra["cpu_s"], 0.1), 2)
+                                  if mixed and mixed_floor else None),
+        "full_cpu_s": full.extra["cpu_s"],
+        "floor_cpu_s": floor.extra["cpu_s"],
+        "one_changed_cpu_s": one.extra["cpu_s"],
         "one_changed_s": round(one.wall_s, 1),
-        "one_changed_fraction": round(one.wall_s / full.wall_s, 3),
+        # CPU time is the verdict (the machine is shared); wall time is shown beside it
+        "one_changed_fraction": round(one.extra["cpu_s"] / max(full.extra["cpu_s"], 0.1), 3),
+        "one_changed_fraction_wall": round(one.wall_s / full.wall_s, 3),
         "noop_s": round(noop.wall_s, 2),
         "speedup": {str(j): round((one_j.wall_s if one_j else full.wall_s) / r.wall_s, 2)
                     for j, r in sorted(scaling.items())},
@@ -302,8 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         "naive_ratio": round(naive.wall_s / full.wall_s, 2) if naive else None,
     }
     summary["goals_met"] = {
-        "floor_ratio": (summary["floor_ratio_cpu"] if summary["busy"]
-                        else summary["floor_ratio"]) <= GOALS["floor_ratio"],
+        "floor_ratio": summary["floor_ratio_cpu"] <= GOALS["floor_ratio"],
+        "mixed_floor_ratio": (None if summary["mixed_floor_ratio_cpu"] is None
+                              else summary["mixed_floor_ratio_cpu"] <= GOALS["floor_ratio"]),
         "one_changed_fraction": summary["one_changed_fraction"] <= GOALS["one_changed_fraction"],
         "noop_s": summary["noop_s"] < GOALS["noop_s"],
         "mb_per_job": summary["peak_mb_per_job"] <= GOALS["mb_per_job"],
@@ -358,14 +389,21 @@ def print_table(s: dict[str, Any], cores: int) -> None:
         ("output length", f"{s['output_seconds']} s", "", ""),
         (f"full compile (--jobs {cores})", f"{s['full_s']} s", "", ""),
         ("floor (plain re-encode)", f"{s['floor_s']} s", "", ""),
-        ("compile / floor (wall)", f"{s['floor_ratio']}x", "<= 1.2x", mark("floor_ratio")),
-        ("compile / floor (CPU time)", f"{s['floor_ratio_cpu']}x", "", ""),
-        ("one clip changed", f"{s['one_changed_s']} s "
-         f"({100 * s['one_changed_fraction']:.1f}%)", "<= 10%", mark("one_changed_fraction")),
+        ("compile / floor (CPU time)", f"{s['floor_ratio_cpu']}x "
+         f"({s.get('full_cpu_s')} / {s.get('floor_cpu_s')} CPU-s)", "<= 1.2x",
+         mark("floor_ratio")),
+        ("compile / floor (wall)", f"{s['floor_ratio']}x", "", ""),
+        (f"{s.get('mixed_clips')}-clip mixed campaign / floor (CPU)",
+         f"{s.get('mixed_floor_ratio_cpu')}x (wall {s.get('mixed_floor_ratio')}x)", "<= 1.2x",
+         mark("mixed_floor_ratio")),
+        ("one clip changed (CPU)", f"{s.get('one_changed_cpu_s')} CPU-s = "
+         f"{100 * s['one_changed_fraction']:.1f}% (wall {s['one_changed_s']} s = "
+         f"{100 * s.get('one_changed_fraction_wall', 0):.1f}%)", "<= 10%",
+         mark("one_changed_fraction")),
         ("nothing changed", f"{s['noop_s']} s", "< 3 s", mark("noop_s")),
         ("speed-up by --jobs", ", ".join(f"{j}: {v}x" for j, v in s["speedup"].items()), "", ""),
         ("peak memory (tree)", f"{s['peak_mb']} MB ({s['peak_mb_per_job']} MB/job)",
-         "<= 500 MB/job", mark("mb_per_job")),
+         "<= 420 MB/job", mark("mb_per_job")),
         ("peak memory, big set", f"{s['peak_mb_big']} MB", "flat", mark("flat_memory")),
         ("naive moviepy", f"{s['naive_s']} s, {s['naive_peak_mb']} MB "
          f"({s['naive_ratio']}x ours)", "", ""),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 #: Bump when a change to the rendering code changes what a recipe produces.
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
 
 _CHUNK = 1 << 20
 

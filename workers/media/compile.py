@@ -228,7 +228,7 @@ def _clip_job(campaign: Campaign, prepared: PreparedClip, cues: list[captions.Cu
                 overlays.append(render.TimedOverlay(ov, cue.start, cue.end))
             render.render_clip_segment(
                 source=spec.file, trim_start=prepared.trim_start, frames=prepared.frames,
-                audio_wav=prepared.audio_wav, frame=frame,
+                audio=prepared.audio, frame=frame,
                 src_size=(prepared.width, prepared.height), brand=campaign.brand,
                 overlays=overlays, out=path,
                 progress=lambda s: report(min(1.0, s / prepared.duration)))
@@ -486,7 +486,7 @@ def assemble(
                 tracker.update(f"join:{n}", 0.8 * seconds / d, stage="join", format=n)
 
             render.join_segments(timeline.paths, outdir / video, progress=joined)
-            final = loudness.measure_final(outdir / video)
+            final = _programme_loudness(segments, prepared, outdir / video)
             manifest.record(video, key, outdir, integrated=round(final.integrated, 2),
                             true_peak=round(final.true_peak, 2))
             written.append(video)
@@ -537,6 +537,16 @@ def assemble(
     total = sum(len(v) for v in timelines.values())
     return CompileResult(outdir, outputs, report, rendered, total - rendered, written,
                          list(problems))
+
+
+def _programme_loudness(segments: Sequence[Segment], prepared: dict[int, PreparedClip],
+                        video: Path) -> loudness.Loudness:
+    """The joined programme's loudness from its clips' measured sound (the cards are
+    silence), without decoding it; measured from the file if a clip lacks its blocks."""
+    parts = [prepared[s.clip_index].measured() for s in segments if s.clip_index is not None]
+    if any(p is None for p in parts):
+        return loudness.measure_final(video)
+    return loudness.programme_loudness(p for p in parts if p is not None)
 
 
 def _write_subtitles(campaign: Campaign, good: Sequence[ClipSpec], segments: list[Segment],

@@ -1,9 +1,12 @@
 """Per-clip preparation that does not depend on the output format.
 
 For each clip: probe and validate the upload, decode its sound once, find the speech, decide
-the trim (given, or automatic with a natural margin), and make the loudness-normalised audio
-of exactly the segment's length. The result is cached by content (input hash + trim + target),
-so a recompile reads a small JSON file and a WAV instead of decoding the upload again.
+the trim (given, or automatic with a natural margin), and make the segment's sound from the
+same decoded samples: dipped at both ends, measured and normalised to the loudness target
+(gain plus true-peak limiter), encoded to AAC once, and measured again as decoded, so the
+report and the true-peak ceiling are about what people will hear. It is the same for every
+output format. The result is cached by content (input hash + trim + target), so a recompile
+reads a small JSON file and the AAC instead of decoding the upload again.
 """
 
 from __future__ import annotations
@@ -11,18 +14,21 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workers.media import loudness, probe, speech
+import numpy as np
+
+from workers.media import loudness, probe, render, speech
 from workers.media.cache import recipe_key, write_text_atomic
 from workers.media.campaign import ClipSpec
 from workers.media.errors import MediaError
 from workers.media.style import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
+#: Safety below the ceiling for the encoded sound (AAC noise substitution is random).
+TRUE_PEAK_SAFETY = 0.1
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,11 @@ class PreparedClip:
     speech: tuple[tuple[float, float], ...]  # relative to trim_start
     loudness_before: dict[str, float]
     loudness_after: dict[str, float]
-    audio_wav: Path  # normalised, 48 kHz stereo, exactly frames * 1600 samples
+    audio: Path  # the segment's sound: AAC (ADTS), 48 kHz stereo, exactly frames * 1600
     key: str
     warnings: tuple[str, ...] = field(default=())
+    #: BS.1770 block powers of the encoded sound (for the programme's loudness).
+    loudness_blocks: tuple[float, ...] = field(default=())
 
     @property
     def duration(self) -> float:
@@ -71,8 +79,19 @@ class PreparedClip:
             "trim": [self.trim_start, self.trim_end, self.trim_auto], "frames": self.frames,
             "speech": [list(r) for r in self.speech],
             "loudness_before": self.loudness_before, "loudness_after": self.loudness_after,
+            "loudness_blocks": list(self.loudness_blocks),
             "warnings": list(self.warnings), "key": self.key,
         }
+
+    def measured(self) -> loudness.Measured | None:
+        """The encoded sound's measurement, if the blocks were kept (for the programme)."""
+        if not self.loudness_blocks:
+            return None
+        after = self.loudness_after
+        return loudness.Measured(
+            loudness.Loudness(integrated=after["integrated"], true_peak=after["true_peak"],
+                              lra=after["lra"], threshold=loudness.ABSOLUTE_GATE),
+            self.loudness_blocks)
 
 
 def clip_label(spec: ClipSpec) -> str:
@@ -84,23 +103,36 @@ def _loud_dict(m: loudness.Loudness) -> dict[str, float]:
             "lra": round(m.lra, 2)}
 
 
-def _cut_wav(src: Path, dest: Path, start: float, frames: int) -> None:
-    """Copy ``frames`` video frames' worth of samples from ``start`` (zero-padded)."""
+def _cut(samples: speech.FloatArray, start: float, frames: int) -> speech.FloatArray:
+    """``frames`` video frames' worth of samples from ``start`` (zero-padded)."""
     need = frames * SAMPLES_PER_FRAME
-    with wave.open(str(src), "rb") as inp:
-        rate, channels, width = inp.getframerate(), inp.getnchannels(), inp.getsampwidth()
-        if rate != SAMPLE_RATE:
-            raise MediaError(f"expected {SAMPLE_RATE} Hz audio, got {rate}",
-                             code="bad_intermediate", subject=str(src))
-        first = max(0, round(start * rate))
-        inp.setpos(min(first, inp.getnframes()))
-        data = inp.readframes(need)
-    data += b"\x00" * (need * channels * width - len(data))
-    with wave.open(str(dest), "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(width)
-        out.setframerate(rate)
-        out.writeframes(data)
+    first = min(max(0, round(start * SAMPLE_RATE)), len(samples))
+    out = np.zeros((need, samples.shape[1]), dtype=np.float32)
+    part = samples[first:first + need]
+    out[:len(part)] = part
+    return out
+
+
+def _sound(x: speech.FloatArray, target: loudness.LoudnessTarget, out: Path, tmp: Path,
+           subject: str) -> tuple[loudness.Measured, loudness.Measured]:
+    """Normalise, encode and measure the segment's sound; returns (before, after).
+
+    If the encoded sound's true peak is over the ceiling (AAC adds up to ~0.7 dB), the
+    limiter's ceiling is lowered by the excess and the sound made again (twice at most).
+    """
+    dipped = render.dip_audio(x)
+    before = loudness.measure_samples(dipped, subject=subject)
+    ceiling = target.internal_true_peak
+    for _ in range(3):
+        normalised = loudness.normalise(dipped, target, ceiling_db=ceiling)
+        render.encode_audio(normalised, tmp)
+        after = loudness.measure_samples(render.decode_audio(tmp, len(x)), subject=subject)
+        over = after.loudness.true_peak - (target.true_peak - TRUE_PEAK_SAFETY)
+        if over <= 0:
+            break
+        ceiling -= over + 0.05
+    shutil.move(str(tmp), out)
+    return before, after
 
 
 def prepare_clip(
@@ -116,10 +148,10 @@ def prepare_clip(
                      policy.__dict__, target.__dict__)
     folder = cache_dir / "analysis"
     meta_path = folder / f"{key}.json"
-    wav_path = folder / f"{key}.wav"
-    if meta_path.exists() and wav_path.exists():
+    audio_path = folder / f"{key}.aac"
+    if meta_path.exists() and audio_path.exists():
         try:
-            return from_meta(spec, json.loads(meta_path.read_text("utf-8")), wav_path)
+            return from_meta(spec, json.loads(meta_path.read_text("utf-8")), audio_path)
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is simply redone
     folder.mkdir(parents=True, exist_ok=True)
@@ -137,7 +169,9 @@ def prepare_clip(
         tmp = Path(tmp_name)
         full = speech.extract_wav(spec.file, tmp / "full.wav", untrusted=True,
                                   rate=SAMPLE_RATE, channels=2)
-        samples, rate = speech.read_wav(full)
+        stereo = speech.read_pcm(full)
+        full.unlink()
+        samples, rate = speech.mono(stereo), SAMPLE_RATE
         if speech.is_silent(samples, rate):
             raise MediaError("the clip's sound is silent: no speech was found",
                              code="silent", subject=subject)
@@ -163,17 +197,15 @@ def prepare_clip(
         if not rel:
             raise MediaError("no speech inside the trimmed part of the clip",
                              code="silent", subject=subject)
-        cut = tmp / "cut.wav"
-        _cut_wav(full, cut, start, frames)
-        before = loudness.measure(cut)
-        norm, after = loudness.normalise_wav_measured(cut, tmp / "norm.wav", before, target)
+        before, after_m = _sound(_cut(stereo, start, frames), target, audio_path,
+                                 tmp / "audio.aac", subject)
+        after = after_m.loudness
         if after.integrated < target.integrated - 1.0:
             warnings.append(
                 f"quiet clip: reached {after.integrated:.1f} LUFS, target "
                 f"{target.integrated:.1f} (the speaker may be far from the microphone)")
         if info.video.variable_frame_rate:
             warnings.append("variable frame rate input; converted to constant 30 fps")
-        shutil.move(str(norm), wav_path)
     meta = {
         "version": ANALYSIS_VERSION,
         "source_sha256": source_sha256,
@@ -183,18 +215,19 @@ def prepare_clip(
         "trim": [round(start, 4), round(end, 4), auto],
         "frames": frames,
         "speech": [[round(a, 4), round(b, 4)] for a, b in rel],
-        "loudness_before": _loud_dict(before),
+        "loudness_before": _loud_dict(before.loudness),
         "loudness_after": _loud_dict(after),
+        "loudness_blocks": [float(f"{p:.6g}") for p in after_m.blocks],
         "warnings": warnings,
         "key": key,
     }
     write_text_atomic(meta_path, json.dumps(meta, ensure_ascii=False, indent=1))
-    return from_meta(spec, meta, wav_path)
+    return from_meta(spec, meta, audio_path)
 
 
-def from_meta(spec: ClipSpec, meta: dict[str, Any], wav_path: Path) -> PreparedClip:
-    """Rebuild a prepared clip from :meth:`PreparedClip.to_meta` data (``wav_path`` is only
-    read if a segment still has to be rendered)."""
+def from_meta(spec: ClipSpec, meta: dict[str, Any], audio_path: Path) -> PreparedClip:
+    """Rebuild a prepared clip from :meth:`PreparedClip.to_meta` data (``audio_path`` is
+    only read if a segment still has to be rendered)."""
     start, end, auto = meta["trim"]
     return PreparedClip(
         spec=spec,
@@ -209,7 +242,8 @@ def from_meta(spec: ClipSpec, meta: dict[str, Any], wav_path: Path) -> PreparedC
         speech=tuple((float(a), float(b)) for a, b in meta["speech"]),
         loudness_before=meta["loudness_before"],
         loudness_after=meta["loudness_after"],
-        audio_wav=wav_path,
+        audio=audio_path,
         key=meta["key"],
         warnings=tuple(meta.get("warnings", ())),
+        loudness_blocks=tuple(float(p) for p in meta.get("loudness_blocks", ())),
     )

@@ -112,19 +112,30 @@ def _trusted_input(src: Path, start: float | None, duration: float | None) -> li
     return [*pre, *ffmpeg.trusted_input(src)]
 
 
-def read_wav(path: Path) -> tuple[FloatArray, int]:
-    """Read a 16-bit PCM WAV we wrote as float32 mono in [-1, 1] and its sample rate."""
+def read_pcm(path: Path) -> FloatArray:
+    """Read a 16-bit PCM WAV we wrote as float32 in [-1, 1], shape ``(samples, channels)``."""
     with wave.open(str(path), "rb") as wav:
         if wav.getsampwidth() != 2:
             raise MediaError("expected a 16-bit PCM WAV", code="bad_intermediate",
                              subject=str(path))
         channels = wav.getnchannels()
-        rate = wav.getframerate()
         raw = wav.readframes(wav.getnframes())
     data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    if channels > 1:
-        data = data.reshape(-1, channels).mean(axis=1, dtype=np.float32)
-    return data.astype(np.float32, copy=False), rate
+    return data.reshape(-1, channels)
+
+
+def read_wav(path: Path) -> tuple[FloatArray, int]:
+    """Read a 16-bit PCM WAV we wrote as float32 mono in [-1, 1] and its sample rate."""
+    with wave.open(str(path), "rb") as wav:
+        rate = wav.getframerate()
+    return mono(read_pcm(path)), rate
+
+
+def mono(data: FloatArray) -> FloatArray:
+    """The mean of the channels (what the speech gate listens to)."""
+    if data.ndim == 2 and data.shape[1] > 1:
+        return data.mean(axis=1, dtype=np.float32)
+    return data.reshape(-1).astype(np.float32, copy=False)
 
 
 def _frame_db(samples: FloatArray, rate: int, frame_ms: float) -> tuple[FloatArray, int]:

@@ -152,7 +152,7 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
         if not logo.exists():
             store.get_file(plan.logo_key, logo)
     campaign = compile_stage.build_campaign(plan, inputs, logo, clips=good)
-    wav_missing = folder / "no-audio.wav"  # only read if a clip segment must be rendered here
+    wav_missing = folder / "no-audio.aac"  # only read if a clip segment must be rendered here
     prepared = {spec.index: from_meta(spec, rows[clip.clip_id][1] or {}, wav_missing)
                 for spec, clip in zip(campaign.clips, good, strict=True)}
     problems = [_problem(len(good) + n, c.original_filename, f"{c.language}, {c.speaker}",
