@@ -58,22 +58,52 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = limit_for(scope["method"], scope["path"], self.settings)
+        html = _wants_html(scope)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit)
+            await _refuse(send, limit, html)
             return
         received = 0
+        exceeded = False
+        started = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise RequestTooLarge(too_large_message(limit))
             return message
 
-        await self.app(scope, counted, send)
+        async def guarded(message: Message) -> None:
+            # Whatever the app answers once the limit was hit (a form parser turns any error
+            # into "400 error parsing the body") is replaced by the 413 that says why.
+            nonlocal started
+            if exceeded:
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _refuse(send, limit, html)
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            await _refuse(send, limit, html)
+
+
+def _wants_html(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"accept":
+            return b"text/html" in value
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -84,11 +114,16 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": too_large_message(limit), "code": RequestTooLarge.code}
-                      ).encode("utf-8")
+async def _refuse(send: Send, limit: int, html: bool = False) -> None:
+    """413 as JSON (API and tus clients) or as a plain sentence (a browser's form post)."""
+    if html:
+        body, kind = too_large_message(limit).encode("utf-8"), b"text/plain; charset=utf-8"
+    else:
+        body = json.dumps({"detail": too_large_message(limit), "code": RequestTooLarge.code}
+                          ).encode("utf-8")
+        kind = b"application/json"
     await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"content-type", kind), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"), (b"tus-resumable", b"1.0.0"),
     ]})
     await send({"type": "http.response.body", "body": body})
