@@ -113,9 +113,9 @@ def test_validate_too_short(media_dir: Path) -> None:
 
 @pytest.mark.media
 def test_validate_too_long_default_policy(media_dir: Path) -> None:
-    """Over the default 3 minutes (a tiny 1 fps picture keeps this fast)."""
+    """Over the default 3 minutes (a 1 fps picture at the smallest size allowed keeps this fast)."""
     path = media_dir / "probe" / "long.mp4"
-    media._ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=64x64:r=1:d=181", "-f", "lavfi",
+    media._ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x240:r=1:d=181", "-f", "lavfi",
                   "-i", "anullsrc=r=8000:cl=mono", "-t", "181", "-c:v", "libx264",
                   "-preset", "ultrafast", "-c:a", "aac", str(path))
     info = probe(path)
