@@ -102,6 +102,6 @@ def test_restart_mid_compile_resumes_and_finishes_once(tmp_path: Path) -> None:
     stored = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert stored == recorded  # exactly one set of outputs, nothing half-written beside it
     assert len([n for n in stored if n.startswith("video-")]) == 1
-    work = Path(fields["data_dir"]) / "work" / "compiles" / comp.id  # type: ignore[arg-type]
-    assert not work.exists()  # the work folder is cleaned up once done
+    work = Path(fields["data_dir"]) / "work"  # type: ignore[arg-type]
+    assert not list(work.glob(f"*/compiles/{comp.id}"))  # cleaned up once done (any process)
     dispose_engines()
