@@ -132,7 +132,9 @@ def _staff_uploader(request: Request, session: Session,
 
 
 def _maybe_cleanup(session: Session, settings: Settings) -> None:
-    """Expire stale uploads now and then, from the request path (no scheduler needed)."""
+    """Now and then, from the request path (no scheduler needed): expire stale uploads, and
+    complete those whose bytes all arrived but whose process died before making the clip
+    (and whose client never came back to ask)."""
     global _last_cleanup
     now = time.monotonic()
     if now - _last_cleanup < _CLEANUP_EVERY_SECONDS:
@@ -141,6 +143,9 @@ def _maybe_cleanup(session: Session, settings: Settings) -> None:
     removed = uploads.expire_uploads(session, settings)
     if removed:
         log.info("expired %d unfinished uploads", removed)
+    started = uploads.complete_pending(session, settings, get_store(settings))
+    if started:
+        log.info("completing %d uploads left complete but without a clip", started)
 
 
 def _location(settings: Settings, upload_id: str) -> str:

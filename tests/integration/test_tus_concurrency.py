@@ -193,7 +193,26 @@ def test_revoking_the_link_stops_an_upload_in_flight(server: Server) -> None:
             invite.revoked_at = None
 
 
+def test_an_upload_whose_process_died_before_completion_is_completed(server: Server) -> None:
+    """Every byte recorded, no clip (the process died between the two): HEAD finishes it."""
+    give_consent(server)
+    data = os.urandom(300_000)
+    url = create(server, data, with_sha=True)
+    upload_id = url.rsplit("/", 1)[-1]
+    with unit_of_work(server.seed.settings) as session:
+        upload = session.get(TusUpload, upload_id)
+        assert upload is not None
+        Path(upload.tmp_path).write_bytes(data)
+        upload.offset = len(data)
+    assert wait_for_clips(server, upload_id, seconds=0) == []
+    head = httpx.head(url, headers=headers(server))
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(data))
+    clips = wait_for_clips(server, upload_id)
+    assert len(clips) == 1 and clips[0].original_sha256 == hashlib.sha256(data).hexdigest()
+
+
 def test_per_invite_quota(server: Server) -> None:
+    """Last in the module: it uses up the quota of the link."""
     give_consent(server)
     codes = []
     for _ in range(server.seed.settings.upload_quota_created_per_invite + 1):
