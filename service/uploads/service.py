@@ -417,6 +417,8 @@ def complete(session: Session, settings: Settings, store: ObjectStore, upload_id
             raise ProtocolError(409, "upload.complete", "this upload is being completed")
         return existing
 
+    if uploader is None:
+        uploader = _uploader_of(session, upload)
     language = (uploader.language if uploader else None) or upload.metadata_.get("language") \
         or "und"
     from service.invitations.repository import message_in  # the clip's text defaults to it
@@ -453,6 +455,20 @@ def complete(session: Session, settings: Settings, store: ObjectStore, upload_id
     after_commit(session, lambda: _unlink(tmp))
     jobs.enqueue("clip.probe", session=session, clip_id=clip_id)
     return clip
+
+
+def _uploader_of(session: Session, upload: TusUpload) -> Uploader | None:
+    """Who made an upload, from the rows (a completion resumed without its request)."""
+    if upload.invite_id is None:
+        return None
+    from service.invitations.service import recording_language
+
+    invite = session.get(Invite, upload.invite_id)
+    if invite is None:
+        return None
+    return Uploader(kind="invite", campaign_id=invite.campaign_id, invite_id=invite.id,
+                    leader_id=invite.leader_id, language=recording_language(invite),
+                    speaker_name=invite.leader.name, speaker_role=invite.leader.role)
 
 
 _completer: ThreadPoolExecutor | None = None

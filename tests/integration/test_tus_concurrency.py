@@ -209,6 +209,7 @@ def test_an_upload_whose_process_died_before_completion_is_completed(server: Ser
     assert head.status_code == 200 and head.headers["Upload-Offset"] == str(len(data))
     clips = wait_for_clips(server, upload_id)
     assert len(clips) == 1 and clips[0].original_sha256 == hashlib.sha256(data).hexdigest()
+    assert clips[0].language == "ur" and clips[0].speaker_name == "Leader ur"
 
 
 def test_per_invite_quota(server: Server) -> None:
