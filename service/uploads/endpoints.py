@@ -266,7 +266,12 @@ async def tus_patch(request: Request, upload_id: str) -> Response:
             return upload, uploader
 
         upload, uploader = await run_in_threadpool(_unit, request, load)
-        lock = uploads.UploadLock(upload.tmp_path)
+        try:
+            lock = uploads.UploadLock(upload.tmp_path)
+        except ProtocolError as exc:
+            if exc.status == 410:  # the bytes went because the upload just completed: 409
+                await run_in_threadpool(_unit, request, load)
+            raise
         # The offset is checked under the lock, against what is committed now.
         upload, uploader = await run_in_threadpool(_unit, request, load)
         if offset != upload.offset:
