@@ -28,6 +28,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import Markup, escape
 
+from service.clips.reasons import PROBLEM_REASONS
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 DEFAULT_LOCALE = "en"
@@ -270,16 +272,8 @@ ERRORS: dict[str, str] = {
 }
 
 #: Media problems found when a clip is checked (codes from workers/media/probe.py).
-CLIP_PROBLEMS: dict[str, str] = {
-    "unreadable": N_("the file is damaged or could not be read"),
-    "not_media": N_("the file is not a video"),
-    "too_large": N_("the file is too large"),
-    "no_video": N_("the file has no picture"),
-    "no_audio": N_("the file has no sound"),
-    "resolution_too_high": N_("the picture size is larger than we can use"),
-    "too_short": N_("the video is too short"),
-    "too_long": N_("the video is too long"),
-}
+#: Why the checks refused a clip: one table, kept with the other clip reasons.
+CLIP_PROBLEMS: dict[str, str] = PROBLEM_REASONS
 
 #: Where a leader may agree the video is shared (codes stored in Consent.channels).
 CHANNEL_LABELS: dict[str, str] = {

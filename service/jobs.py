@@ -16,6 +16,7 @@ import importlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import dramatiq
@@ -27,6 +28,7 @@ from service import queue
 from service.db import unit_of_work
 from service.models import Clip, Compile, CompileClip, utcnow
 from service.settings import Settings, get_settings
+from workers.media.workdirs import prepare_process
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,7 @@ def start_embedded_workers(
     if not queue.is_embedded(settings) or settings.worker_threads <= 0:
         return None
     queue.check_consistency(settings)
+    prepare_process(Path(settings.data_dir) / "work")
     broker = queue.get_broker(settings)
     declare_actors(broker, settings)
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=200)

@@ -43,6 +43,23 @@ class Settings(BaseSettings):
     max_clip_seconds: int = Field(default=180, gt=0)
     upload_expiry_hours: int = Field(default=24, gt=0)
     invite_rate_limit_per_minute: int = Field(default=30, gt=0)
+
+    # --- uploads: quotas and request sizes ---------------------------------------------------
+    upload_quota_window_minutes: int = Field(default=60, gt=0)
+    """The window the per-invite upload quotas count over."""
+    upload_quota_created_per_invite: int = Field(default=20, gt=0)
+    """Uploads one invite link may start within the window (a 429 beyond)."""
+    upload_quota_completed_per_invite: int = Field(default=5, gt=0)
+    """Uploads one invite link may finish (clips made) within the window."""
+    tus_max_chunk_bytes: int = Field(default=16 * 1024**2, gt=0)
+    """The largest body one tus PATCH may carry (the page sends 5 MiB chunks)."""
+    max_request_bytes: int = Field(default=4 * 1024**2, gt=0)
+    """Every other request body (forms, JSON, a logo) is refused beyond this (413)."""
+    upload_inline_complete_bytes: int = Field(default=32 * 1024**2, ge=0)
+    """An upload up to this size is completed (hashed, stored, clip made) before the last
+    PATCH is answered; a larger one is completed in the background after the answer."""
+    min_video_height: int = Field(default=240, gt=0)
+    """The smallest picture (its shorter side, in lines) a clip may have."""
     worker_threads: int = Field(default=2, ge=0)
 
     # --- the pipeline at scale (service/queue.py checks these agree at start) ---------------

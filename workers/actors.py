@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dramatiq
 
 from service import queue
 from service.settings import Settings, get_settings
+from workers.media.workdirs import prepare_process
 from workers.stages import compile as compile_stage
 from workers.stages import join as join_stage
 from workers.stages import prepare as prepare_stage
@@ -43,7 +45,7 @@ def _actor_table(settings: Settings, broker: dramatiq.Broker
             queue.send(broker, actor_name, kwargs, prefix=settings.queue_prefix, delay_ms=delay)
 
     def clip_probe(clip_id: str) -> None:
-        probe_stage.run(clip_id, settings)
+        later("clip.probe", {"clip_id": clip_id}, probe_stage.run(clip_id, settings))
 
     def compile_run(compile_id: str) -> None:
         compile_stage.run(compile_id, settings)
@@ -88,6 +90,7 @@ def boot() -> None:
     Builds the broker from settings, checks that timeouts agree, and declares the actors.
     """
     settings = get_settings()
+    prepare_process(Path(settings.data_dir) / "work")
     queue.check_consistency(settings)
     broker = queue.get_broker(settings)
     declare_actors(broker, settings)

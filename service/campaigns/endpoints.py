@@ -28,6 +28,7 @@ from service.campaigns.schemas import (
     TranslationsOut,
 )
 from service.campaigns.service import (
+    MAX_LOGO_BYTES,
     CampaignError,
     TranslationChange,
     check_logo,
@@ -74,7 +75,7 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
 
 
 def _store_logo(store: ObjectStore, campaign: Campaign, upload: StarletteUploadFile) -> None:
-    data = upload.file.read()
+    data = upload.file.read(MAX_LOGO_BYTES + 1)  # never more than the limit and one byte
     content_type, ext = check_logo(data)
     key = f"campaigns/{campaign.id}/logo-{new_id()}.{ext}"
     store.put_bytes(key, data, content_type)
@@ -145,7 +146,7 @@ def create_campaign_page(request: Request, db: DbSession, user: EditorUser, form
     logo = _uploaded(form.get("logo"))
     if logo is not None:
         try:
-            check_logo(logo.file.read())
+            check_logo(logo.file.read(MAX_LOGO_BYTES + 1))
             logo.file.seek(0)
         except CampaignError as exc:
             errors["logo"] = exc.message
@@ -188,7 +189,7 @@ def update_campaign_page(request: Request, campaign_id: str, db: DbSession, user
     logo = _uploaded(form.get("logo"))
     if logo is not None:
         try:
-            check_logo(logo.file.read())
+            check_logo(logo.file.read(MAX_LOGO_BYTES + 1))
             logo.file.seek(0)
         except CampaignError as exc:
             return _form_page(request, campaign, values, {"logo": exc.message}, status=422)

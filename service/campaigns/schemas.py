@@ -16,7 +16,7 @@ from workers.media.languages import UnknownLanguageError, is_valid_tag, language
 
 FORMATS = ("landscape", "portrait", "square")
 Format = Literal["landscape", "portrait", "square"]
-HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+HEX_COLOUR = re.compile(r"\A#[0-9a-fA-F]{6}\Z")
 MAX_SENTENCES = 40
 MAX_SENTENCE_CHARS = 300
 

@@ -188,9 +188,7 @@ def check_logo(data: bytes) -> tuple[str, str]:
     if not data:
         raise CampaignError("the logo file is empty", field="logo")
     if len(data) > MAX_LOGO_BYTES:
-        raise CampaignError(
-            f"the logo is {len(data) / 1048576:.1f} MB; the limit is 2 MB", field="logo"
-        )
+        raise CampaignError("the logo is larger than 2 MB, the limit", field="logo")
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""

@@ -44,6 +44,38 @@ REASON_LABELS: dict[str, str] = {
 """Short labels for staff (the reject form)."""
 
 
+#: Why a clip was refused by the checks (``Clip.error_code``), as the end of the leader's
+#: sentence "There was a problem with your video: …". Every code the media library can give
+#: a clip has one (a test reads the codes out of ``workers/media`` and checks every leader
+#: locale translates each), so a leader never sees a raw code.
+PROBLEM_REASONS: dict[str, str] = {
+    "unreadable": N_("the file is damaged or could not be read"),
+    "not_media": N_("the file is not a video"),
+    "too_large": N_("the file is too large"),
+    "no_video": N_("the file has no picture"),
+    "no_audio": N_("the file has no sound"),
+    "resolution_too_high": N_("the picture size is larger than we can use"),
+    "resolution_too_low": N_("the picture is too small to use"),
+    "too_short": N_("the video is too short"),
+    "too_long": N_("the video is too long"),
+    "too_many_streams": N_("the file holds more than one picture or sound track"),
+    "truncated": N_("the file is incomplete; it may have been cut off while saving or "
+                    "sending"),
+    "unsafe_input": N_("the file refers to other files, so we did not open it"),
+    "ffmpeg_failed": N_("we could not process it"),
+    "timeout": N_("checking it took too long"),
+    "ffmpeg_missing": N_("we could not check it because of a problem on our side"),
+}
+# Codes that say what went wrong on our side, not with the file: the general sentence.
+PROBLEM_REASONS["media_error"] = PROBLEM_REASONS["ffmpeg_failed"]
+PROBLEM_REASONS["font_missing"] = PROBLEM_REASONS["ffmpeg_failed"]
+
+
+def problem_message(code: str | None) -> str:
+    """The English msgid for a refusal code (an unknown code gets the general sentence)."""
+    return PROBLEM_REASONS.get(code or "", PROBLEM_REASONS["ffmpeg_failed"])
+
+
 def is_reason(code: str) -> bool:
     return code in REJECT_REASONS
 

@@ -23,11 +23,13 @@ from service.clips.schemas import CueIn, StaffUploadIn
 from service.models import Campaign, Clip, Consent, Leader, User, new_id
 from service.settings import Settings
 from service.storage import ObjectStore
+from workers.media.formats import ACCEPTED_DESCRIPTION, is_accepted
+from workers.media.languages import is_valid_tag
+from workers.media.workdirs import process_dir
 
 CHUNK = 1024 * 1024
 REVIEWABLE = ("ready", "approved", "rejected")
 STAFF_WORDING_VERSION = "staff-upload-1"
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class ClipError(Exception):
@@ -78,9 +80,12 @@ def staff_upload(session: Session, settings: Settings, store: ObjectStore, campa
 
     The clip starts ``received``; ``clip.probe`` is sent once the request commits.
     """
-    if not _LANGUAGE.match(form.language):
-        raise ClipError(f"'{form.language}' is not a language tag like 'ur' or 'pa-Arab'",
+    if not is_valid_tag(form.language):
+        raise ClipError(f"'{form.language[:40]}' is not a language tag like 'ur' or 'pa-Arab'",
                         "bad_language")
+    if not is_accepted(content_type, filename):
+        raise ClipError(f"'{_safe_name(filename)}' is not a type we accept; send "
+                        f"{ACCEPTED_DESCRIPTION}", "not_media", 415)
     if form.consent_date > date.today():
         raise ClipError("the date consent was obtained cannot be in the future", "bad_date")
     leader = None
@@ -91,7 +96,7 @@ def staff_upload(session: Session, settings: Settings, store: ObjectStore, campa
     clip_id = new_id()
     key = f"originals/{campaign.id}/{clip_id}"
     sha, size = store_original(store, key, stream, settings.max_upload_bytes,
-                               Path(settings.data_dir) / "work" / "uploads")
+                               process_dir(Path(settings.data_dir) / "work") / "uploads")
     clip = Clip(
         id=clip_id, campaign_id=campaign.id, leader_id=leader.id if leader else None,
         language=form.language, original_key=key, original_sha256=sha,

@@ -57,7 +57,7 @@ def static_file(domain: str, name: str) -> FileResponse:
     return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"\Abytes=(\d*)-(\d*)\Z")
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

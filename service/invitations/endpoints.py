@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from service import i18n
-from service.clips.reasons import reject_message
+from service.clips.reasons import problem_message, reject_message
 from service.invitations import repository
 from service.invitations import service as invitations
 from service.invitations.fonts import font_files
@@ -145,7 +145,7 @@ def _status_text(clip: Any, t: i18n.Translator) -> str:
         return t.gettext("Your video could not be used.") + " " + t.gettext(
             reject_message(clip.reject_reason_code or "other"))
     if clip.status == "failed":
-        reason = i18n.message_for(clip.error_code or "unreadable", i18n.CLIP_PROBLEMS, t)
+        reason = t.gettext(problem_message(clip.error_code))
         return t.gettext("There was a problem with your video: %(reason)s. Please record "
                          "again.", reason=reason)
     return t.gettext("Your video has arrived and is waiting to be checked.")

@@ -6,12 +6,22 @@ stored here and applied when the segment is rendered.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.models.base import Base, CreatedMixin, IdMixin
+from service.models.base import Base, CreatedMixin, IdMixin, UTCDateTime
 
 CLIP_STATUSES = ("received", "probing", "ready", "approved", "rejected", "failed")
 CLIP_SOURCES = ("recorded", "staff_upload")
@@ -25,6 +35,7 @@ class Clip(IdMixin, CreatedMixin, Base):
             name="status",
         ),
         CheckConstraint("source IN ('recorded', 'staff_upload')", name="source"),
+        UniqueConstraint("upload_id"),
     )
 
     campaign_id: Mapped[str] = mapped_column(
@@ -56,6 +67,10 @@ class Clip(IdMixin, CreatedMixin, Base):
     source: Mapped[str] = mapped_column(String(20), nullable=False, default="recorded")
     probe: Mapped[Any | None] = mapped_column(JSON, nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    upload_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    """The tus upload this clip was made from: unique, so one upload can never make two."""
+    probe_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When a worker took this clip's probe (two probes of one clip never run at once)."""
 
     leader = relationship("Leader")
     campaign = relationship("Campaign")

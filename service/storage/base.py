@@ -9,7 +9,7 @@ from typing import IO, BinaryIO, Protocol, runtime_checkable
 # A key is a relative, slash-separated path of safe segments: letters, digits and `._-=+@`.
 # No empty segment, no `.`/`..` segment, no leading slash, no backslash: the same key must mean
 # the same object on disk and in S3, and never escape the store's root.
-_SEGMENT = re.compile(r"^[A-Za-z0-9_=+@-][A-Za-z0-9._=+@-]*$")
+_SEGMENT = re.compile(r"\A[A-Za-z0-9_=+@-][A-Za-z0-9._=+@-]*\Z")
 MAX_KEY_LENGTH = 512
 
 

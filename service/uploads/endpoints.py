@@ -124,13 +124,17 @@ def _staff_uploader(request: Request, session: Session,
         if campaign is None or campaign.organisation_id != user.organisation_id:
             raise ProtocolError(404, "upload.no_campaign", "no such campaign")
         language = metadata.get("language") or None
+        if language is not None:
+            uploads.check_language(language)
     return Uploader(kind="staff", campaign_id=campaign_id, user_id=user.id, language=language,
                     speaker_name=(metadata or {}).get("speaker_name", "")[:200],
                     speaker_role=(metadata or {}).get("speaker_role", "")[:200])
 
 
 def _maybe_cleanup(session: Session, settings: Settings) -> None:
-    """Expire stale uploads now and then, from the request path (no scheduler needed)."""
+    """Now and then, from the request path (no scheduler needed): expire stale uploads, and
+    complete those whose bytes all arrived but whose process died before making the clip
+    (and whose client never came back to ask)."""
     global _last_cleanup
     now = time.monotonic()
     if now - _last_cleanup < _CLEANUP_EVERY_SECONDS:
@@ -139,6 +143,9 @@ def _maybe_cleanup(session: Session, settings: Settings) -> None:
     removed = uploads.expire_uploads(session, settings)
     if removed:
         log.info("expired %d unfinished uploads", removed)
+    started = uploads.complete_pending(session, settings, get_store(settings))
+    if started:
+        log.info("completing %d uploads left complete but without a clip", started)
 
 
 def _location(settings: Settings, upload_id: str) -> str:
@@ -191,32 +198,35 @@ def _require_consent(session: Session, uploader: Uploader) -> None:
         raise ProtocolError(403, "consent.required", "consent is needed before uploading")
 
 
-def _complete(request: Request, session: Session, upload: TusUpload, uploader: Uploader) -> None:
-    settings = _settings(request)
-    uploads.on_complete(session, settings, get_store(settings), upload, uploader)
+def _store(request: Request) -> Any:
+    return get_store(_settings(request))
 
 
 @router.head("/{upload_id}")
 def tus_head(request: Request, upload_id: str) -> Response:
     """Where an upload stands: `Upload-Offset`, `Upload-Length` (never cached)."""
+    settings = _settings(request)
     try:
         _check_version(request)
 
-        def work(session: Session) -> dict[str, str]:
+        def work(session: Session) -> tuple[dict[str, str], bool]:
             uploader = resolve_uploader(request, session)
             upload = uploads.get_upload(session, upload_id, uploader)
-            if upload.offset == upload.length and upload.completed_at is None:
-                # The last PATCH stored every byte but completion failed: finish it now, so a
-                # client that resumes (and sees it is done) does not leave a clip-less upload.
-                _complete(request, session, upload, uploader)
             headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length)}
             if upload.metadata_:
                 headers["Upload-Metadata"] = protocol.encode_metadata(upload.metadata_)
             if upload.completed_at is None:
                 headers["Upload-Expires"] = protocol.http_date(upload.expires_at)
-            return headers
+            return headers, upload.offset == upload.length and upload.completed_at is None
 
-        headers = _unit(request, work)
+        headers, unfinished = _unit(request, work)
+        if unfinished:
+            # Every byte is stored but no clip was made (its process died, or a completion
+            # failed): finish it now, unless a request or thread holding the lock already is.
+            def resume(session: Session) -> None:
+                uploads.complete_pending(session, settings, _store(request), upload_id)
+
+            _unit(request, resume)
     except ProtocolError as exc:
         return Response(status_code=exc.status, headers=_tus_headers())
     return Response(status_code=200, headers=_tus_headers(headers))
@@ -229,7 +239,16 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 @router.patch("/{upload_id}")
 async def tus_patch(request: Request, upload_id: str) -> Response:
-    """Append bytes at `Upload-Offset` (streamed to disk); completes the upload at the end."""
+    """Append bytes at `Upload-Offset` (streamed to disk); completes the upload at the end.
+
+    The upload's lock is taken before the offset is checked and held until the new offset
+    (and, for the last chunk, the clip) has committed: a retried chunk that overlaps the
+    first waits its turn (423) and then finds the offset moved (409), never a file half
+    rewritten. A large upload's completion runs after the answer, in a thread that inherits
+    the lock (see `service.uploads.service`).
+    """
+    settings = _settings(request)
+    lock: uploads.UploadLock | None = None
     try:
         _check_version(request)
         if request.headers.get("content-type", "").split(";")[0].strip() != \
@@ -247,36 +266,61 @@ async def tus_patch(request: Request, upload_id: str) -> Response:
             return upload, uploader
 
         upload, uploader = await run_in_threadpool(_unit, request, load)
-        result = await uploads.write_chunk(upload, offset, _body(request), checksum,
-                                           disconnect_errors=(ClientDisconnect,))
+        try:
+            lock = uploads.UploadLock(upload.tmp_path)
+        except ProtocolError as exc:
+            if exc.status == 410:  # the bytes went because the upload just completed: 409
+                await run_in_threadpool(_unit, request, load)
+            raise
+        # The offset is checked under the lock, against what is committed now.
+        upload, uploader = await run_in_threadpool(_unit, request, load)
+        if offset != upload.offset:
+            raise ProtocolError(409, "upload.offset_mismatch",
+                                f"Upload-Offset {offset} does not match the server's "
+                                f"{upload.offset}")
+        result = await uploads.write_chunk(lock, upload, offset, _body(request), checksum,
+                                           disconnect_errors=(ClientDisconnect,),
+                                           max_bytes=settings.tus_max_chunk_bytes)
+        new_offset = offset + result.written
 
-        def finish(session: Session) -> tuple[int, Any, ProtocolError | None]:
-            row = session.get(TusUpload, upload_id)
-            if row is None:
-                raise ProtocolError(404, "upload.not_found", "no such upload")
-            if row.offset != offset:
-                raise ProtocolError(409, "upload.offset_mismatch", "the upload moved on")
-            row.offset = offset + result.written
-            # Activity keeps an upload alive: expiry counts from the last chunk.
-            row.expires_at = max(row.expires_at, utcnow() + uploads.expiry_delta(
-                _settings(request)))
-            failure = None
-            if row.offset == row.length and not result.disconnected:
-                try:
-                    _complete(request, session, row, uploader)
-                except ProtocolError as exc:
-                    failure = exc  # the upload was discarded; commit that, then report
-            return row.offset, row.expires_at, failure
+        def advance(session: Session) -> None:
+            uploads.record_offset(session, settings, upload_id, offset, new_offset)
 
-        new_offset, expires_at, failure = await run_in_threadpool(_unit, request, finish)
-        if failure is not None:
-            raise failure
+        await run_in_threadpool(_unit, request, advance)
+        if new_offset == upload.length and not result.disconnected:
+            if upload.length > settings.upload_inline_complete_bytes:
+                uploads.complete_in_background(settings, _store(request), upload_id, lock,
+                                               uploader)
+                lock = None  # the completion thread lets go of it after its commit
+            else:
+                failure = await run_in_threadpool(_finish, request, upload_id, uploader)
+                if failure is not None:
+                    raise failure
+        expires_at = utcnow() + uploads.expiry_delta(settings)
     except ProtocolError as exc:
         return _error(exc)
+    finally:
+        if lock is not None:
+            lock.release()
     headers = {"Upload-Offset": str(new_offset)}
     if new_offset < upload.length:
         headers["Upload-Expires"] = protocol.http_date(expires_at)
     return Response(status_code=204, headers=_tus_headers(headers))
+
+
+def _finish(request: Request, upload_id: str, uploader: Uploader) -> ProtocolError | None:
+    """Complete under the caller's lock; a refusal's discard commits, then it is reported."""
+    failure: ProtocolError | None = None
+
+    def work(session: Session) -> None:
+        nonlocal failure
+        try:
+            uploads.complete(session, _settings(request), _store(request), upload_id, uploader)
+        except ProtocolError as exc:
+            failure = exc
+
+    _unit(request, work)
+    return failure
 
 
 @router.delete("/{upload_id}")

@@ -26,7 +26,7 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 #: tus's own status for a chunk whose Upload-Checksum does not match (not in the HTTP RFCs).
 CHECKSUM_MISMATCH = 460
 
-_KEY = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_KEY = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")
 MAX_METADATA_HEADER = 8192
 
 

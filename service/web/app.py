@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from service.db import get_sessionmaker
 from service.settings import Settings, get_settings
+from service.web.body_limit import BodyLimitMiddleware
 from service.web.errors import NotAuthenticated, WebError
 from service.web.middleware import SecurityHeadersMiddleware
 from service.web.templating import STATIC_DIR, render
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = get_sessionmaker(settings)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(WebError, _web_error)

@@ -136,7 +136,7 @@ def running_server(root: Path, languages: tuple[str, ...] = ("ur", "pl"),
     data = seed(settings, languages)
     env = dict(os.environ)
     for key in ("database_url", "data_dir", "storage_root", "public_url", "max_upload_bytes",
-                "upload_expiry_hours", "invite_rate_limit_per_minute"):
+                "upload_expiry_hours", "invite_rate_limit_per_minute", *overrides):
         env[f"CHORUS_{key.upper()}"] = str(getattr(settings, key))
     log_path = root / "server.log"
     with open(log_path, "wb") as log:

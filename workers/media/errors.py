@@ -33,7 +33,12 @@ class UnsafeInputError(MediaError):
 
 
 class FFmpegError(MediaError):
-    """ffmpeg or ffprobe failed or timed out; carries the command and the tail of stderr."""
+    """ffmpeg or ffprobe failed or timed out.
+
+    The message says what failed in words only; the command and stderr are kept on the error
+    (``cmd``, ``stderr``, :meth:`details`) and logged by the wrapper, because messages reach
+    staff pages and reports, which must show neither server paths nor command lines.
+    """
 
     code = "ffmpeg_failed"
 
@@ -47,14 +52,16 @@ class FFmpegError(MediaError):
         code: str | None = None,
         subject: str | None = None,
     ):
-        tail = "\n".join(stderr.strip().splitlines()[-15:])
-        full = f"{message}\ncommand: {' '.join(cmd)}"
-        if tail:
-            full += f"\nstderr (last lines):\n{tail}"
-        super().__init__(full, code=code, subject=subject)
+        super().__init__(message, code=code, subject=subject)
         self.cmd = cmd
         self.stderr = stderr
         self.returncode = returncode
+
+    def details(self) -> str:
+        """The command and the tail of stderr (for logs and a developer's terminal)."""
+        tail = "\n".join(self.stderr.strip().splitlines()[-15:])
+        out = f"command: {' '.join(self.cmd)}"
+        return f"{out}\nstderr (last lines):\n{tail}" if tail else out
 
 
 class FontError(MediaError):

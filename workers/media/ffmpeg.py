@@ -5,29 +5,39 @@ Uploaded media is untrusted. ffmpeg will happily follow a URL or a path named in
 made here:
 
 * is an argument list (no shell) with ``-nostdin`` and a timeout that kills the process group;
+* dies with the process that started it (Linux ``PR_SET_PDEATHSIG``): a worker killed with
+  ``kill -9`` leaves no ffmpeg rendering on;
 * opens untrusted inputs only after :func:`sniff_container` has recognised the file's own
   magic bytes as MP4/MOV or Matroska/WebM (anything else is refused before ffmpeg sees it);
 * passes ``-protocol_whitelist file``, a demuxer ``-format_whitelist`` and, for MOV,
   ``-enable_drefs 0`` so nothing outside the file itself is ever read;
 * names inputs with the ``file:`` prefix so a file name can never be taken for a protocol;
-* raises :class:`FFmpegError` with the command and the tail of stderr on failure.
+* raises :class:`FFmpegError` on failure, whose message says what failed in words; the
+  command and the tail of stderr are logged and kept on the error, never put in its message
+  (staff pages and reports must not show server paths or command lines).
 
 pydub and moviepy start their own ffmpeg, so they are only ever given intermediates made here.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import logging
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from workers.media.errors import FFmpegError, MediaError, UnsafeInputError
+from workers.media.formats import FAMILIES
+
+log = logging.getLogger(__name__)
 
 FFMPEG = os.environ.get("CHORUS_FFMPEG", "ffmpeg")
 FFPROBE = os.environ.get("CHORUS_FFPROBE", "ffprobe")
@@ -76,9 +86,9 @@ def sniff_container(path: Path) -> Container:
             "AVI files are not accepted (they can smuggle playlists); send MP4, MOV or WebM",
             subject=str(path),
         )
-    if head.startswith(_EBML_MAGIC):
+    if head.startswith(_EBML_MAGIC) and "matroska" in FAMILIES:
         return Container("matroska")
-    if len(head) >= 8 and head[4:8] in _MOV_BOXES:
+    if len(head) >= 8 and head[4:8] in _MOV_BOXES and "mov" in FAMILIES:
         if _mov_has_external_refs(path):
             raise UnsafeInputError(
                 "the movie's data references name other files (an external dref); "
@@ -112,19 +122,63 @@ def _boxes(data: bytes) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def _external_dref(payload: bytes, depth: int = 1) -> bool:
-    """True if a ``dref`` under this box has an entry without the self-contained flag."""
+#: Boxes that may hold other boxes on the way to a ``dref`` (``meta`` is a full box in MP4,
+#: a plain one in QuickTime: both are tried).
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"dinf", b"udta", b"edts", b"mvex",
+               b"stbl", b"meta", b"moof", b"traf", b"tref"}
+
+
+def _drefs(payload: bytes, depth: int = 0) -> list[bytes] | None:
+    """Every ``dref`` payload under these boxes; ``None`` if the tree is too deep to trust."""
+    if depth > 12:
+        return None
+    found: list[bytes] = []
     for kind, body in _boxes(payload):
-        if kind != _DREF_PATH[depth]:
-            continue
         if kind == b"dref":
-            # full box: version+flags (4), entry count (4), then entries (each a full box)
-            for _entry_kind, entry in _boxes(body[8:]):
-                if len(entry) < 4 or not entry[3] & 1:
-                    return True
-        elif _external_dref(body, depth + 1):
-            return True
-    return False
+            found.append(body)
+        elif kind in _CONTAINERS:
+            inner = _drefs(body, depth + 1)
+            if kind == b"meta":
+                full = _drefs(body[4:], depth + 1)
+                inner = None if inner is None or full is None else inner + full
+            if inner is None:
+                return None
+            found += inner
+    return found
+
+
+def _only_self_contained(dref: bytes) -> bool:
+    """True if every entry of a ``dref`` is a plain ``url `` naming no location at all.
+
+    The "self-contained" flag is not trusted: an entry that names a file or a URL, or is of
+    any other kind (``alis``, ``rsrc``, ``urn ``), is an external reference whatever its flags.
+    """
+    if len(dref) < 8:
+        return False
+    count = int.from_bytes(dref[4:8], "big")
+    entries = _boxes(dref[8:])
+    if count != len(entries):
+        return False
+    for kind, entry in entries:
+        if kind != b"url " or len(entry) < 4 or not entry[3] & 1:
+            return False
+        if entry[4:].strip(b"\x00"):
+            return False  # it names a location
+    return True
+
+
+def _external_dref(moov: bytes) -> bool:
+    """True if the ``moov`` box refers to data outside the file (or hides where it might).
+
+    Every ``dref`` found in the box tree must be self-contained; and the bytes ``dref`` must
+    appear nowhere else in ``moov`` (a reference tucked into a box we do not walk is refused
+    rather than missed)."""
+    drefs = _drefs(moov)
+    if drefs is None:
+        return True
+    if moov.count(b"dref") != len(drefs):
+        return True
+    return not all(_only_self_contained(d) for d in drefs)
 
 
 def _mov_has_external_refs(path: Path) -> bool:
@@ -151,7 +205,8 @@ def _mov_has_external_refs(path: Path) -> bool:
                 if size > _MAX_MOOV:
                     return True  # refuse rather than read an absurd index
                 fh.seek(start)
-                return _external_dref(fh.read(size - (start - pos)))
+                if _external_dref(fh.read(size - (start - pos))):
+                    return True  # every moov is read: a second one must not hide a ref
             pos += size
     return False
 
@@ -179,6 +234,34 @@ def trusted_input(path: Path, *, fmt: str | None = None) -> list[str]:
     if fmt:
         args += ["-f", fmt]
     return [*args, "-i", "file:" + str(Path(path).resolve())]
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl = None
+if sys.platform.startswith("linux"):
+    try:
+        _prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        _prctl = None
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """What the child runs before ``exec``: die (SIGKILL) when ``parent`` dies.
+
+    The child runs in its own session (so a timeout can kill its whole group) and would
+    otherwise outlive a worker killed with ``kill -9``. The function called in the child is
+    looked up here, in the parent: nothing is loaded between fork and exec. If the parent is
+    already gone when the child gets here, it stops at once.
+    """
+    prctl = _prctl
+
+    def preexec() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -220,6 +303,7 @@ def run(
                 stdout=subprocess.PIPE if (progress or capture_stdout) else subprocess.DEVNULL,
                 stderr=err,
                 start_new_session=True,
+                preexec_fn=_die_with(os.getpid()),
             )
         except FileNotFoundError as exc:
             raise MediaError(
@@ -237,10 +321,12 @@ def run(
             _kill_group(proc)
             proc.wait()
             err.seek(0)
+            stderr = err.read().decode("utf-8", "replace")
+            _log_failure(what, cmd, stderr, "timed out")
             raise FFmpegError(
                 f"{what}: gave up after {timeout:.0f} s",
                 cmd=cmd,
-                stderr=err.read().decode("utf-8", "replace"),
+                stderr=stderr,
                 code="timeout",
                 subject=subject,
             ) from exc
@@ -251,9 +337,17 @@ def run(
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
     if proc.returncode != 0:
+        _log_failure(what, cmd, stderr, f"exit {proc.returncode}")
         raise FFmpegError(f"{what} failed (exit {proc.returncode})", cmd=cmd, stderr=stderr,
                           returncode=proc.returncode, subject=subject)
     return subprocess.CompletedProcess(cmd, proc.returncode, out or b"", stderr.encode())
+
+
+def _log_failure(what: str, cmd: list[str], stderr: str, outcome: str) -> None:
+    """The command and stderr of a failed call, for operators (logs only)."""
+    tail = "\n".join(stderr.strip().splitlines()[-15:])
+    log.warning("%s %s\ncommand: %s\nstderr (last lines):\n%s", what, outcome,
+                " ".join(cmd), tail)
 
 
 def _follow_progress(proc: subprocess.Popen[bytes], progress: ProgressCallback,

@@ -59,7 +59,7 @@ _GRANDFATHERED = (
     "no-nyn|zh-guoyu|zh-hakka|zh-min|zh-min-nan|zh-xiang"
 )
 _TAG_RE = re.compile(
-    rf"^(?:(?P<langtag>{_LANGTAG})|{_PRIVATEUSE}|(?:{_GRANDFATHERED}))$",
+    rf"(?:(?P<langtag>{_LANGTAG})|{_PRIVATEUSE}|(?:{_GRANDFATHERED}))",
     re.IGNORECASE | re.VERBOSE,
 )
 
@@ -71,7 +71,7 @@ def is_valid_tag(tag: str) -> bool:
     ``en_GB`` (underscore), ``e``, ``en--GB`` and ``toolonglanguage`` do not. (Duplicate
     variants or singletons make a well-formed tag invalid; that finer check is left out.)
     """
-    return isinstance(tag, str) and bool(_TAG_RE.match(tag))
+    return isinstance(tag, str) and bool(_TAG_RE.fullmatch(tag))  # "ur\n" is not a tag
 
 
 def base_language(tag: str) -> str:
@@ -100,7 +100,7 @@ def _capitalise(name: str) -> str:
 
 def _parse(tag: str) -> Locale | None:
     """The most specific locale CLDR has for ``tag`` (dropping subtags it cannot use)."""
-    m = _TAG_RE.match(tag)
+    m = _TAG_RE.fullmatch(tag)
     if not m or not m.group("langtag"):
         return None
     language = m.group("language").split("-", 1)[0].lower()

@@ -8,6 +8,7 @@ packets once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -58,6 +59,7 @@ class MediaInfo:
     duration_from_header: bool
     video: VideoInfo | None
     audio: AudioInfo | None
+    stream_count: int = 0
 
     def summary(self) -> dict[str, Any]:
         """A plain dict for reports."""
@@ -93,7 +95,14 @@ class Policy:
     max_bytes: int = 1024**3
     max_width: int = 4096
     max_height: int = 4096
+    min_lines: int = 240
+    """The picture's shorter side must have at least this many lines (a 1x1 clip is not a
+    recording, and upscaling a thumbnail to 1080 lines shows nobody)."""
+    max_streams: int = 8
     probe_timeout: float = 60.0
+    check_decoding: bool = True
+    """Decode the start and the end of each stream and compare with the declared duration
+    (a file cut short but whose header promises more is refused as ``truncated``)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,7 @@ def parse_probe(data: dict[str, Any], path: str, size_bytes: int) -> MediaInfo:
         duration_from_header=duration > 0,
         video=video,
         audio=audio,
+        stream_count=len(streams),
     )
 
 
@@ -221,7 +231,75 @@ def probe(path: Path, policy: Policy | None = None) -> MediaInfo:
             raise MediaError("the file is damaged: its length cannot be read",
                              code="unreadable", subject=str(path)) from exc
         info = MediaInfo(**{**info.__dict__, "duration": measured})
+    if policy.check_decoding and not validate(info, policy):
+        check_decodes(path, info, policy)
     return info
+
+
+#: How far from the declared end the last decoded picture or sound may stop (seconds).
+END_TOLERANCE = 1.0
+_TB = re.compile(r"#tb (\d+): (\d+)/(\d+)")
+
+
+def _decoded_until(path: Path, start: float, length: float | None, streams: list[str],
+                   timeout: float) -> dict[int, float]:
+    """Decode ``streams`` (``-map`` specs) from ``start``; the last time reached by each output
+    stream (index in ``streams``), in seconds of the file's own timeline."""
+    args = [*ffmpeg.untrusted_input(path, seek=start, duration=length), "-copyts"]
+    for spec in streams:
+        args += ["-map", spec]
+    args += ["-f", "framecrc", "-"]
+    result = ffmpeg.run(args, timeout=timeout, what="decode check", subject=str(path),
+                        capture_stdout=True)
+    bases: dict[int, float] = {}
+    until: dict[int, float] = {}
+    for line in result.stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("#"):
+            match = _TB.match(line)
+            if match:
+                bases[int(match[1])] = int(match[2]) / int(match[3])
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) < 4 or not fields[0].isdigit():
+            continue
+        index = int(fields[0])
+        try:
+            end = (int(fields[2]) + int(fields[3])) * bases.get(index, 0.0)
+        except ValueError:
+            continue
+        until[index] = max(until.get(index, 0.0), end)
+    return until
+
+
+def check_decodes(path: Path, info: MediaInfo, policy: Policy) -> None:
+    """Decode the first second and the last seconds of the picture and the sound.
+
+    The header of an MP4 whose ``moov`` comes first describes every sample even when the
+    file was cut short, so ffprobe alone reports the promised length. Decoding at both ends
+    shows what is really there; a stream that cannot be decoded at its start, or stops well
+    before the declared end, makes the file ``truncated`` (or ``unreadable``).
+    """
+    streams = [spec for spec, present in (("0:v:0", info.video), ("0:a:0", info.audio))
+               if present is not None]
+    names = ["picture" if s == "0:v:0" else "sound" for s in streams]
+    timeout = policy.probe_timeout
+    try:
+        head = _decoded_until(path, 0.0, min(1.0, info.duration), streams, timeout)
+        tail_from = max(0.0, info.duration - END_TOLERANCE - 1.0)
+        tail = _decoded_until(path, tail_from, None, streams, timeout)
+    except FFmpegError as exc:
+        raise MediaError("the file is damaged: its picture or sound cannot be decoded",
+                         code="unreadable", subject=str(path)) from exc
+    for index, name in enumerate(names):
+        if index not in head:
+            raise MediaError(f"the file is damaged: its {name} cannot be decoded",
+                             code="unreadable", subject=str(path))
+        reached = tail.get(index, 0.0)
+        if reached < info.duration - END_TOLERANCE:
+            raise MediaError(
+                f"the file is cut short: it says it lasts {info.duration:.1f} s but its "
+                f"{name} stops at {max(reached, head[index]):.1f} s", code="truncated",
+                subject=str(path))
 
 
 def validate(info: MediaInfo, policy: Policy | None = None) -> list[Problem]:
@@ -238,6 +316,17 @@ def validate(info: MediaInfo, policy: Policy | None = None) -> list[Problem]:
             f"the picture is {info.video.width}x{info.video.height}; the limit is "
             f"{policy.max_width}x{policy.max_height}",
             {"width": info.video.width, "height": info.video.height}))
+    elif min(info.video.width, info.video.height) < policy.min_lines:
+        problems.append(Problem(
+            "resolution_too_low",
+            f"the picture is {info.video.width}x{info.video.height}; it needs at least "
+            f"{policy.min_lines} lines", {"width": info.video.width,
+                                          "height": info.video.height}))
+    if info.stream_count > policy.max_streams:
+        problems.append(Problem(
+            "too_many_streams",
+            f"the file has {info.stream_count} streams; a recording has one picture and one "
+            f"sound (at most {policy.max_streams})", {"streams": info.stream_count}))
     if info.audio is None:
         problems.append(Problem("no_audio", "the file has no sound track"))
     if info.duration < policy.min_duration:

@@ -47,7 +47,7 @@ FORMATS: dict[str, Frame] = {
     "square": Frame("square", 1080, 1080),
 }
 
-_HEX = re.compile(r"^#(?:[0-9a-fA-F]{6})$")
+_HEX = re.compile(r"\A#(?:[0-9a-fA-F]{6})\Z")
 
 
 def is_colour(value: str) -> bool:

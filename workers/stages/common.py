@@ -21,6 +21,7 @@ from service.models import new_id, utcnow
 from service.models.render import ObjectLineage
 from service.settings import Settings
 from service.storage import ObjectStore, get_store
+from workers.media.workdirs import process_dir
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,11 @@ def store_for(settings: Settings) -> ObjectStore:
 
 
 def work_root(settings: Settings) -> Path:
-    """Scratch space under the data folder; never shared with stored objects."""
-    root = Path(settings.data_dir) / "work"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    """This process's scratch space under the data folder; never shared with stored objects.
+
+    Per process (``work/<host>-<pid>-<start>``), so what a killed worker leaves is removed
+    when the next one starts (``workers.media.workdirs``)."""
+    return process_dir(Path(settings.data_dir) / "work")
 
 
 def cache_dir(settings: Settings) -> Path:

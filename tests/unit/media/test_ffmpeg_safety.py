@@ -185,3 +185,15 @@ def test_timeout_with_progress_kills_ffmpeg() -> None:
                     "-f", "null", "-"], timeout=1.5, what="slow job", progress=seen.append)
     assert info.value.code == "timeout"
     assert time.monotonic() - start < 5
+
+
+def test_a_failure_message_shows_no_command_line(tmp_path: Path) -> None:
+    """Messages reach staff pages and reports: the command and stderr stay in the log."""
+    out = tmp_path / "deep" / "server" / "folder" / "out.mp4"
+    with pytest.raises(FFmpegError) as info:
+        ffmpeg.run(["-f", "lavfi", "-i", "nosuchsource", str(out)], timeout=30,
+                   what="render segment")
+    message = info.value.message
+    assert message.startswith("render segment failed")
+    assert "command" not in message and str(out) not in message and "lavfi" not in message
+    assert "nosuchsource" in info.value.details()

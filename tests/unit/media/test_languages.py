@@ -80,3 +80,12 @@ def test_base_language() -> None:
     assert base_language("pa-Arab-PK") == "pa"
     assert base_language("EN-gb") == "en"
     assert base_language("syl") == "syl"
+
+
+def test_a_trailing_newline_is_not_part_of_a_tag() -> None:
+    """The compile builds file names from tags (``subtitles/{lang}.srt``)."""
+    from workers.media.languages import is_valid_tag
+
+    assert is_valid_tag("ur") and is_valid_tag("pa-Arab")
+    for bad in ("ur\n", "ur\r\n", "../ur", "ur/..", "ur ", "u\u202er"):
+        assert not is_valid_tag(bad), repr(bad)

@@ -113,9 +113,9 @@ def test_validate_too_short(media_dir: Path) -> None:
 
 @pytest.mark.media
 def test_validate_too_long_default_policy(media_dir: Path) -> None:
-    """Over the default 3 minutes (a tiny 1 fps picture keeps this fast)."""
+    """Over the default 3 minutes (a 1 fps picture at the smallest size allowed keeps this fast)."""
     path = media_dir / "probe" / "long.mp4"
-    media._ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=64x64:r=1:d=181", "-f", "lavfi",
+    media._ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=320x240:r=1:d=181", "-f", "lavfi",
                   "-i", "anullsrc=r=8000:cl=mono", "-t", "181", "-c:v", "libx264",
                   "-preset", "ultrafast", "-c:a", "aac", str(path))
     info = probe(path)
@@ -140,3 +140,30 @@ def test_silent_clip_probes(media_dir: Path) -> None:
                                  vcodec="vp8", acodec="opus", silent=True, duration=1.5))
     assert info.audio and info.audio.codec == "opus"
     assert info.duration == pytest.approx(1.5, abs=0.05)
+
+
+@pytest.mark.media
+def test_a_truncated_mp4_with_its_index_first_is_refused(tmp_path: Path) -> None:
+    """The moov (first) still describes every sample: only decoding the end shows the cut."""
+    from tests.fixtures.hostile import lavfi_clip
+    from workers.media.errors import MediaError
+
+    whole = lavfi_clip(tmp_path / "whole.mp4", duration=6.0, extra=("-movflags", "+faststart"))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 4])
+    assert probe(whole).duration == pytest.approx(6.0, abs=0.1)
+    with pytest.raises(MediaError) as info:
+        probe(cut)
+    assert info.value.code == "truncated"
+    assert "says it lasts 6.0 s" in info.value.message
+
+
+@pytest.mark.media
+def test_a_picture_below_the_minimum_is_refused(tmp_path: Path) -> None:
+    from tests.fixtures.hostile import lavfi_clip
+
+    info = probe(lavfi_clip(tmp_path / "tiny.mp4", size="2x2", duration=2.0))
+    problems = validate(info)
+    assert [p.code for p in problems] == ["resolution_too_low"]
+    assert "at least 240 lines" in problems[0].message
+    assert validate(info, Policy(min_lines=2)) == []

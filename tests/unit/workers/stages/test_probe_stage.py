@@ -56,3 +56,48 @@ def test_probe_judges_length_by_settings(env: Env, media_dir: Path) -> None:
     assert stage.run(clip.id, env.settings) == "failed"
     with unit_of_work(env.settings) as s:
         assert s.get(Clip, clip.id).error_code == "too_long"
+
+
+def test_two_deliveries_of_one_probe_never_run_at_once(env: Env, media_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`chorus demo` sends clip.probe at upload and again when it resumes due work."""
+    import threading
+    import time
+
+    from workers.stages.common import Busy
+
+    src = make_clip(media_dir / "probe-twice.mp4", speech_text=None, duration=2.0)
+    with unit_of_work(env.settings) as s:
+        camp = rows.campaign(s, rows.organisation(s))
+        clip = rows.clip(s, env.store, camp, src, status="received", consent=False)
+    real = stage.probe
+    running = 0
+    most = 0
+    calls = 0
+    guard = threading.Lock()
+
+    def slow_probe(path: Path, policy: object) -> object:
+        nonlocal running, most, calls
+        with guard:
+            running += 1
+            calls += 1
+            most = max(most, running)
+        time.sleep(0.6)
+        try:
+            return real(path, policy)  # type: ignore[arg-type]
+        finally:
+            with guard:
+                running -= 1
+
+    monkeypatch.setattr(stage, "probe", slow_probe)
+    outcomes: list[object] = []
+    threads = [threading.Thread(target=lambda: outcomes.append(stage.run(clip.id, env.settings)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == 1 and most == 1
+    assert "ready" in outcomes
+    assert any(isinstance(o, Busy) for o in outcomes), outcomes
+    assert stage.run(clip.id, env.settings) is None
