@@ -17,7 +17,7 @@ from starlette.responses import Response
 from service.auth.service import authenticate, end_session, load_session, start_session
 from service.security import CSRF_FIELD, RateLimiter, new_token, tokens_match
 from service.settings import Settings
-from service.web.deps import AppSettings, DbSession, ViewerUser
+from service.web.deps import AppSettings, DbSession, ViewerUser, client_key
 from service.web.errors import CsrfError, WebError
 from service.web.templating import render
 
@@ -83,7 +83,7 @@ def login(
             "The sign-in form was refused because its security token (CSRF) was missing or "
             "expired. Reload the page and try again."
         )
-    client = request.client.host if request.client else "unknown"
+    client = client_key(request)
     if not _limiter(request).hit(client):
         raise WebError("Too many sign-in attempts. Wait a minute and try again.",
                        code="rate_limited", status_code=429)

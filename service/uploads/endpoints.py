@@ -31,6 +31,7 @@ from service.uploads import protocol
 from service.uploads import service as uploads
 from service.uploads.protocol import ProtocolError
 from service.uploads.service import Uploader
+from service.web.deps import client_key
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/uploads", tags=["uploads"])
@@ -83,7 +84,7 @@ def resolve_uploader(request: Request, session: Session,
         # Failed look-ups count against the same per-IP limit as the link pages: the upload
         # endpoint must not become a faster way to guess links.
         limiter = invitations.guess_limiter(_settings(request).invite_rate_limit_per_minute)
-        ip = request.client.host if request.client else "unknown"
+        ip = client_key(request)
         if limiter.retry_after(ip):
             raise ProtocolError(429, "rate_limited", "too many attempts; wait a minute")
         try:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service.db import get_sessionmaker
 from service.settings import Settings, get_settings
@@ -141,6 +142,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessionmaker = get_sessionmaker(settings)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.secure_cookies)
+    if settings.trusted_proxy_list:
+        # Outermost, so every later layer sees the real client and scheme. Only a peer in
+        # the list is believed; its X-Forwarded-For is read from the right, skipping the
+        # trusted hops, so a client cannot choose the address the throttles see.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(WebError, _web_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
