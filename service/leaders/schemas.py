@@ -73,4 +73,4 @@ class InviteOut(BaseModel):
 
 class InviteCreatedOut(InviteOut):
     link: str = Field(description="the personal link; shown once, only its hash is stored")
-    qr_svg_url: str
+    qr_svg_url: str = Field(description="the link's QR code, SVG, as a data: URL")
