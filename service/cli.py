@@ -219,7 +219,8 @@ def _run_user_add(args: argparse.Namespace) -> int:
             summary = (f"created {user.role} {user.email} in "
                        f"{'new ' if created else ''}organisation '{organisation.name}'")
     except AccountError as exc:
-        print(f"chorus user add: {exc}; nothing was created", file=sys.stderr)
+        message = str(exc).rstrip(".")
+        print(f"chorus user add: {message}; nothing was created", file=sys.stderr)
         return 2
     print(summary)
     return 0

@@ -116,6 +116,7 @@ def jsonable_errors(errors: Any) -> list[dict[str, Any]]:
 
 def _include_routers(app: FastAPI) -> None:
     from service.auth.endpoints import router as auth_router
+    from service.auth.password_endpoints import router as password_router
     from service.board.endpoints import router as board_router
     from service.campaigns.endpoints import router as campaigns_router
     from service.clips.endpoints import router as clips_router
@@ -130,6 +131,7 @@ def _include_routers(app: FastAPI) -> None:
     for router in (
         pages_router,
         auth_router,
+        password_router,
         campaigns_router,
         leaders_router,
         board_router,
