@@ -12,6 +12,7 @@ from service.auth.passwords import PasswordRejected, check_password
 from service.auth.service import normalise_email
 from service.models import ROLES, Organisation, User, new_id
 from service.security import hash_password
+from service.text import TextRejected, check_text
 
 EMAIL_UNAVAILABLE = (
     "This email address cannot be used for a new account. If the person is already on your "
@@ -62,6 +63,10 @@ def add_user(
         raise AccountError(f"unknown role '{role}'; use one of {', '.join(ROLES)}")
     if not name.strip():
         raise AccountError("the user needs a name")
+    try:
+        check_text(name)
+    except TextRejected as exc:
+        raise AccountError(f"name: {exc}") from exc
     try:
         check_password(password, email=email, name=name)
     except PasswordRejected as exc:

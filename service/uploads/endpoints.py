@@ -27,6 +27,7 @@ from service.invitations import service as invitations
 from service.models import Campaign, TusUpload, utcnow
 from service.settings import Settings
 from service.storage import get_store
+from service.text import TextRejected, check_text
 from service.uploads import protocol
 from service.uploads import service as uploads
 from service.uploads.protocol import ProtocolError
@@ -125,6 +126,11 @@ def _staff_uploader(request: Request, session: Session,
         if campaign is None or campaign.organisation_id != user.organisation_id:
             raise ProtocolError(404, "upload.no_campaign", "no such campaign")
         language = metadata.get("language") or None
+        for field in ("speaker_name", "speaker_role"):
+            try:
+                check_text(metadata.get(field, ""), required=False)
+            except TextRejected as exc:
+                raise ProtocolError(422, "upload.bad_text", f"{field}: {exc}") from None
     return Uploader(kind="staff", campaign_id=campaign_id, user_id=user.id, language=language,
                     speaker_name=(metadata or {}).get("speaker_name", "")[:200],
                     speaker_role=(metadata or {}).get("speaker_role", "")[:200])
