@@ -24,6 +24,7 @@ from service.db import get_sessionmaker
 from service.settings import Settings, get_settings
 from service.web.errors import NotAuthenticated, WebError
 from service.web.middleware import SameOriginMiddleware, SecurityHeadersMiddleware
+from service.web.openapi import ERROR_RESPONSES, TUS_RESPONSES
 from service.web.templating import STATIC_DIR, render
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,8 @@ def _include_routers(app: FastAPI) -> None:
         renders_router,
         observability_router,
     ):
-        app.include_router(router)
+        responses = TUS_RESPONSES if router is uploads_router else ERROR_RESPONSES
+        app.include_router(router, responses=responses)
 
 
 class ChorusApp(FastAPI):
