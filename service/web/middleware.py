@@ -98,12 +98,15 @@ def _origin_of(url: str) -> str | None:
 class SameOriginMiddleware:
     """Refuses a state-changing request (POST, PUT, PATCH, DELETE) sent by another site.
 
-    Browsers name the page that sent a request in ``Origin`` (or, on older paths, only in
-    ``Referer``). A write whose origin is neither the public URL's nor the ``Host`` it was
-    sent to came from another site's page: it is refused with 403 before any route runs.
-    This backs up the CSRF tokens and covers the leader's link pages and tus uploads, which
-    have no CSRF token. A request with neither header (curl, a script, tus from a phone
-    app) is let through: only a browser carries another site's page with it.
+    Browsers say where a request comes from. Modern ones send ``Sec-Fetch-Site``: only
+    ``same-origin`` (or ``none``: typed by the person) is let through. Without it, the
+    ``Origin`` (or ``Referer``) must be the public URL's origin or the ``Host`` the request
+    was sent to. ``Origin: null`` alone cannot be judged (browsers send it for a form posted
+    from a ``no-referrer`` page, as the leader's link pages are) and passes, as does a request
+    with no such header at all (curl, scripts, tus from a phone app): only a browser carries
+    another site's page with it, and it names it. A refused request gets 403 before any
+    route runs. This backs up the CSRF tokens and covers the leader pages and tus, which have
+    no CSRF token.
     """
 
     def __init__(self, app: ASGIApp, *, public_url: str,
@@ -112,23 +115,34 @@ class SameOriginMiddleware:
         self.public_origin = _origin_of(public_url)
         self.refuse = refuse
 
-    def _allowed(self, scope: Scope, claimed: str) -> bool:
+    def _same_origin(self, scope: Scope, claimed: str) -> bool:
         origin = _origin_of(claimed)
         if origin is None:
-            return False  # "null" (sandboxed frame, data: URL) or garbage
+            return False
         if origin == self.public_origin:
             return True
         host = Headers(scope=scope).get("host")
         scheme = str(scope.get("scheme", "http"))
         return host is not None and origin == _origin_of(f"{scheme}://{host}")
 
+    def _allowed(self, scope: Scope) -> bool:
+        headers = Headers(scope=scope)
+        fetch_site = headers.get("sec-fetch-site")
+        if fetch_site is not None:
+            return fetch_site.strip().lower() in ("same-origin", "none")
+        origin = headers.get("origin")
+        if origin is not None and origin.strip().lower() != "null":
+            return self._same_origin(scope, origin)
+        referer = headers.get("referer")
+        if origin is None and referer:
+            return self._same_origin(scope, referer)
+        return True
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        claimed = headers.get("origin") or headers.get("referer")
-        if claimed is not None and not self._allowed(scope, claimed):
+        if not self._allowed(scope):
             request = Request(scope, receive)
             response = self.refuse(
                 request,

@@ -41,9 +41,12 @@ def test_writes_from_another_site_are_refused(env):
     by_referer = staff.api("POST", "/api/campaigns", json=CAMPAIGN_JSON,
                            headers={"Referer": "https://evil.example/page"})
     assert by_referer.status_code == 403
-    null_origin = staff.api("POST", "/api/campaigns", json=CAMPAIGN_JSON,
-                            headers={"Origin": "null"})
-    assert null_origin.status_code == 403
+    fetch_metadata = staff.api("POST", "/api/campaigns", json=CAMPAIGN_JSON,
+                               headers={"Origin": "null", "Sec-Fetch-Site": "cross-site"})
+    assert fetch_metadata.status_code == 403
+    sibling = staff.api("POST", "/api/campaigns", json=CAMPAIGN_JSON,
+                        headers={"Sec-Fetch-Site": "same-site"})
+    assert sibling.status_code == 403
     # a page: the refusal is a page too, with the headers
     page = staff.form("/logout", headers=evil)
     assert page.status_code == 403 and "another website" in page.text
@@ -61,6 +64,12 @@ def test_same_origin_and_header_less_writes_work(env):
                            headers={"Referer": "http://testserver/campaigns/new"})
     assert by_referer.status_code == 201
     assert staff.api("POST", "/api/campaigns", json=CAMPAIGN_JSON).status_code == 201
+    # A form posted from a no-referrer page (the leader's link pages) says Origin: null.
+    assert staff.api("POST", "/api/campaigns", json=CAMPAIGN_JSON,
+                     headers={"Origin": "null"}).status_code == 201
+    assert staff.api("POST", "/api/campaigns", json=CAMPAIGN_JSON,
+                     headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+                     ).status_code == 201
     # tus creation from the app's own page (its Origin) reaches the upload server
     tus = staff.api("POST", "/uploads/", headers={"Origin": "http://testserver",
                                                 "Tus-Resumable": "1.0.0", "Upload-Length": "10"})
