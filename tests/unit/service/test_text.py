@@ -80,3 +80,12 @@ def test_every_text_field_of_the_api_refuses_hostile_text(any_env):  # noqa: F81
     # the page forms answer the same rule
     page = staff.form("/leaders/new", {"name": "Imam\x00 Ahmed", "language": "ur"})
     assert page.status_code == 422 and "hidden control character" in page.text
+
+
+def test_the_translation_form_refuses_hidden_characters_with_a_message(env):  # noqa: F811
+    staff = env.signed_in("ann@leeds.gov.uk", "editor")
+    campaign = create_campaign(staff)
+    rows = staff.get(f"/api/campaigns/{campaign['id']}/translations/ur").json()["translations"]
+    page = staff.form(f"/campaigns/{campaign['id']}/translations/ur",
+                      {f"text-{rows[0]['sentence_id']}": "گھر\u202e پر"})
+    assert page.status_code == 422 and "changes the direction of the writing" in page.text
