@@ -8,6 +8,7 @@ arguments and dispatches.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -79,7 +80,8 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-migrate", action="store_true",
                    help="do not migrate a SQLite database on start")
     p.add_argument("--proxy-headers", action="store_true",
-                   help="trust X-Forwarded-* from the reverse proxy (client IP for limits)")
+                   help="expect a reverse proxy: its X-Forwarded-* are believed only from the "
+                        "addresses in CHORUS_TRUSTED_PROXIES (default: none)")
     p.set_defaults(func=_run_serve)
 
 
@@ -107,8 +109,13 @@ def _run_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     workers = start_background_workers(settings)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, proxy_headers=args.proxy_headers,
-                    forwarded_allow_ips="*" if args.proxy_headers else None,
+        if args.proxy_headers and not settings.trusted_proxy_list:
+            logging.getLogger(__name__).warning(
+                "--proxy-headers: no proxy is trusted until CHORUS_TRUSTED_PROXIES lists "
+                "its addresses; X-Forwarded-For is ignored")
+        # The app itself believes forwarded headers from CHORUS_TRUSTED_PROXIES only
+        # (service/web/app.py), so uvicorn's own handling stays off.
+        uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False,
                     server_header=False, log_config=None)
     finally:
         if workers is not None:
@@ -213,7 +220,8 @@ def _run_user_add(args: argparse.Namespace) -> int:
             summary = (f"created {user.role} {user.email} in "
                        f"{'new ' if created else ''}organisation '{organisation.name}'")
     except AccountError as exc:
-        print(f"chorus user add: {exc}; nothing was created", file=sys.stderr)
+        message = str(exc).rstrip(".")
+        print(f"chorus user add: {message}; nothing was created", file=sys.stderr)
         return 2
     print(summary)
     return 0

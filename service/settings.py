@@ -7,6 +7,7 @@ Defaults work offline on one machine (SQLite, objects on local disk, in-process 
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -95,7 +96,52 @@ class Settings(BaseSettings):
     """What the image's HEALTHCHECK (``python -m service.observability.probe``) asks."""
 
     session_hours: int = Field(default=12, gt=0)
-    """How long a staff sign-in lasts without activity limits (absolute lifetime)."""
+    """How long a staff sign-in lasts at most, however active (absolute lifetime)."""
+    session_idle_minutes: int = Field(default=60, gt=0)
+    """A staff session unused this long ends (idle timeout), before its absolute lifetime."""
+
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks (``10.0.0.5``, ``10.0.0.0/8``) of the reverse
+    proxies whose ``X-Forwarded-For``/``X-Forwarded-Proto`` are believed. Default: none, so
+    the client address is the TCP peer and a client cannot choose what the throttles see."""
+
+    login_attempts_per_account: int = Field(default=5, gt=0)
+    """Failed sign-ins for one account within ``login_lockout_minutes`` before it is locked."""
+    login_lockout_minutes: int = Field(default=15, gt=0)
+    """How long an account stays locked after too many failed sign-ins."""
+    password_reset_minutes: int = Field(default=30, gt=0)
+    """How long a password-reset link sent by e-mail works (once)."""
+
+    smtp_host: str | None = None
+    """The SMTP server for password-reset e-mail; without it, reset e-mails cannot be sent."""
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    """Upgrade the SMTP connection with STARTTLS (refuse to send if the server cannot)."""
+    smtp_from: str = "Chorus <chorus@localhost>"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            if item == "*":
+                raise ValueError("CHORUS_TRUSTED_PROXIES must list addresses or networks; "
+                                 "'*' would let any client choose its address")
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"CHORUS_TRUSTED_PROXIES: '{item}' is not an IP address "
+                                 "or network") from exc
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies as a list (empty: trust no forwarded header)."""
+        return [part.strip() for part in self.trusted_proxies.split(",") if part.strip()]
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -7,17 +7,23 @@ per client address to slow password guessing.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from service.auth.service import authenticate, end_session, load_session, start_session
+from service.auth.service import (
+    AccountLocked,
+    authenticate,
+    end_session,
+    load_session,
+    start_session,
+)
 from service.security import CSRF_FIELD, RateLimiter, new_token, tokens_match
 from service.settings import Settings
-from service.web.deps import AppSettings, DbSession, ViewerUser
+from service.web.deps import AppSettings, DbSession, ViewerUser, client_key
 from service.web.errors import CsrfError, WebError
 from service.web.templating import render
 
@@ -43,21 +49,35 @@ def safe_next(target: str | None) -> str:
     return "/campaigns"
 
 
-def _login_page(
-    request: Request, settings: Settings, *, next_url: str, email: str = "",
-    error: str | None = None, status: int = 200,
-) -> Response:
+def anonymous_form(request: Request, settings: Settings, template: str, context: dict[str, Any],
+                   status: int = 200) -> Response:
+    """A page with a form for someone not signed in, with a double-submit CSRF cookie."""
     token = new_token()
     request.state.csrf_token = token
-    response = render(
-        request, "auth/login.html",
-        {"next_url": next_url, "email": email, "error": error}, status_code=status,
-    )
+    response = render(request, template, context, status_code=status)
     response.set_cookie(
         _login_cookie(settings), token, max_age=3600, path="/", httponly=True,
         secure=settings.secure_cookies, samesite="strict",
     )
     return response
+
+
+def check_anonymous_form(request: Request, settings: Settings, csrf_token: str) -> None:
+    """Refuse a form for someone not signed in whose CSRF cookie and field differ."""
+    if not tokens_match(request.cookies.get(_login_cookie(settings)), csrf_token):
+        raise CsrfError(
+            "The form was refused because its security token (CSRF) was missing or "
+            "expired. Reload the page and try again."
+        )
+
+
+def _login_page(
+    request: Request, settings: Settings, *, next_url: str, email: str = "",
+    error: str | None = None, status: int = 200,
+) -> Response:
+    return anonymous_form(request, settings, "auth/login.html",
+                          {"next_url": next_url, "email": email, "error": error,
+                           "reset_done": request.query_params.get("reset") == "1"}, status)
 
 
 @router.get("/login", include_in_schema=False)
@@ -83,11 +103,15 @@ def login(
             "The sign-in form was refused because its security token (CSRF) was missing or "
             "expired. Reload the page and try again."
         )
-    client = request.client.host if request.client else "unknown"
+    client = client_key(request)
     if not _limiter(request).hit(client):
         raise WebError("Too many sign-in attempts. Wait a minute and try again.",
                        code="rate_limited", status_code=429)
-    user = authenticate(db, email, password)
+    try:
+        user = authenticate(db, email, password, settings)
+    except AccountLocked as locked:
+        return _login_page(request, settings, next_url=safe_next(next), email=email,
+                           error=locked.message(), status=429)
     if user is None:
         return _login_page(request, settings, next_url=safe_next(next), email=email,
                            error="The email or password is not right.", status=401)

@@ -269,7 +269,11 @@ def save_translations_page(request: Request, campaign_id: str, language: str, db
             continue
         status = "approved" if form.get(f"approved-{sentence.id}") == "1" else "draft"
         changes.append(TranslationChange(sentence.id, text, status))
-    count = save_translations(db, campaign, language, changes)
+    try:
+        count = save_translations(db, campaign, language, changes)
+    except CampaignError as exc:
+        return _translations_page(request, db, user, campaign, language,
+                                  errors={"form": exc.message}, status=422)
     return _translations_page(request, db, user, campaign, language,
                               notice=f"Saved ({count} changed).")
 

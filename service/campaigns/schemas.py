@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from service.text import Line, OptionalLine, TextRejected, check_text, problem
 from workers.media.languages import UnknownLanguageError, is_valid_tag, language_name
 
 FORMATS = ("landscape", "portrait", "square")
@@ -44,7 +45,8 @@ class LanguageIn(BaseModel):
     """A target language: BCP 47 tag, and optionally its name ("native / English")."""
 
     language: str = Field(min_length=2, max_length=35, examples=["ur"])
-    language_name: str | None = Field(default=None, max_length=100, examples=["اردو / Urdu"])
+    language_name: OptionalLine | None = Field(default=None, max_length=100,
+                                               examples=["اردو / Urdu"])
 
     @model_validator(mode="after")
     def _known(self) -> LanguageIn:
@@ -58,7 +60,7 @@ class CampaignIn(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=200)
     language: str = Field(default="en", description="BCP 47 tag of the source message")
     translation_language: str | None = Field(
         default=None, description="language of the second caption line (default: language)"
@@ -70,8 +72,8 @@ class CampaignIn(BaseModel):
     languages: list[LanguageIn] = Field(default_factory=list, max_length=60)
     formats: list[Format] = Field(default_factory=lambda: list[Format](["landscape"]),
                                   min_length=1)
-    intro_text: str | None = Field(default=None, max_length=500)
-    outro_text: str | None = Field(default=None, max_length=500)
+    intro_text: OptionalLine | None = Field(default=None, max_length=500)
+    outro_text: OptionalLine | None = Field(default=None, max_length=500)
     brand_background: Colour = "#1d3557"
     brand_text: Colour = "#ffffff"
     brand_accent: Colour = "#e9c46a"
@@ -86,11 +88,19 @@ class CampaignIn(BaseModel):
     @field_validator("sentences")
     @classmethod
     def _sentences(cls, value: list[str]) -> list[str]:
+        for number, sentence in enumerate(value, start=1):  # before spaces are tidied away
+            found = problem(sentence)
+            if found is not None and found.code != "text.invisible":
+                raise ValueError(f"sentence {number}: {found}")
         cleaned = [" ".join(s.split()) for s in value]
         cleaned = [s for s in cleaned if s]
         if not cleaned:
             raise ValueError("write the message as at least one sentence")
         for number, sentence in enumerate(cleaned, start=1):
+            try:
+                check_text(sentence)
+            except TextRejected as exc:
+                raise ValueError(f"sentence {number}: {exc}") from exc
             if len(sentence) > MAX_SENTENCE_CHARS:
                 raise ValueError(
                     f"sentence {number} is {len(sentence)} characters long; keep each under "
@@ -169,7 +179,7 @@ class CampaignOut(BaseModel):
 
 class TranslationItem(BaseModel):
     sentence_id: str
-    text: str = Field(max_length=1000)
+    text: OptionalLine = Field(max_length=1000)
     status: Literal["draft", "approved"] = "draft"
 
 

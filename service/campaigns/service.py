@@ -23,6 +23,7 @@ from service.models import (
     Translation,
     new_id,
 )
+from service.text import TextRejected, check_text
 from workers.media.languages import UnknownLanguageError, language_name
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -140,6 +141,10 @@ def save_translations(
     target_language(campaign, language)
     sentence_ids = {s.id for s in campaign.sentences}
     for change in changes:
+        try:
+            check_text(change.text, required=False)
+        except TextRejected as exc:
+            raise CampaignError(f"translation: {exc}", code="invalid_text") from exc
         if change.sentence_id not in sentence_ids:
             raise CampaignError("a translation names a sentence that is not in this campaign",
                                 code="unknown_sentence")

@@ -31,6 +31,7 @@ from service.clips.schemas import (
 )
 from service.clips.web import render, static_file, stream_object
 from service.models import Clip, Leader, User
+from service.text import TextRejected, check_text
 from service.web.deps import ROLE_RANK, AppSettings, DbSession, EditorUser, Form, Store, ViewerUser
 from service.web.errors import NotFound, WebError
 
@@ -131,6 +132,14 @@ def _floats(value: Any) -> float | None:
         raise WebError(f"'{text}' is not a number of seconds", code="bad_number") from None
 
 
+def _text(field: str, value: str, *, multiline: bool = False) -> str:
+    """A form's text checked by the one text rule (service/text.py), or a 422 naming it."""
+    try:
+        return check_text(value, multiline=multiline, required=False)
+    except TextRejected as exc:
+        raise WebError(f"{field}: {exc}", code="invalid_text", status_code=422) from None
+
+
 @router.post("/clips/{clip_id}/review", include_in_schema=False)
 def review_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Response:
     clip = _load_clip(db, user, clip_id)
@@ -138,8 +147,8 @@ def review_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Re
         if form.get("action") == "approve":
             service.approve(db, clip)
         else:
-            service.reject(db, clip, str(form.get("reason_code") or ""),
-                           str(form.get("note") or ""))
+            note = _text("note", str(form.get("note") or ""), multiline=True)
+            service.reject(db, clip, str(form.get("reason_code") or ""), note)
     except service.ClipError as exc:
         raise _web_error(exc) from None
     return _back(clip.id)
@@ -159,8 +168,8 @@ def trim_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Resp
 def text_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Response:
     clip = _load_clip(db, user, clip_id)
     campaign = load_campaign(db, user, clip.campaign_id)
-    sentences = [str(v) for v in form.getlist("sentence")]
-    translation = [str(v) for v in form.getlist("translation")]
+    sentences = [_text("sentence", str(v)) for v in form.getlist("sentence")]
+    translation = [_text("translation", str(v)) for v in form.getlist("translation")]
     try:
         service.set_text(db, clip, campaign, sentences, translation or None)
     except service.ClipError as exc:

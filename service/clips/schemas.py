@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.text import Line, OptionalLine, Paragraph
+
 
 class ConsentOut(BaseModel):
     id: str
@@ -50,7 +52,7 @@ class ClipOut(BaseModel):
 class ReviewIn(BaseModel):
     action: Literal["approve", "reject"]
     reason_code: str | None = None
-    note: str = Field(default="", max_length=2000)
+    note: Paragraph = Field(default="", max_length=2000)
 
 
 class TrimIn(BaseModel):
@@ -59,8 +61,8 @@ class TrimIn(BaseModel):
 
 
 class TextIn(BaseModel):
-    sentences: list[str] | None = None
-    translation: list[str] | None = None
+    sentences: list[OptionalLine] | None = None
+    translation: list[OptionalLine] | None = None
 
 
 class CueIn(BaseModel):
@@ -76,11 +78,11 @@ class StaffUploadIn(BaseModel):
     """The form beside the files of a staff upload (the same for every file of the batch)."""
 
     language: str = Field(min_length=2, max_length=35)
-    speaker_name: str = Field(min_length=1, max_length=200)
-    speaker_role: str = Field(default="", max_length=200)
+    speaker_name: Line = Field(min_length=1, max_length=200)
+    speaker_role: OptionalLine = Field(default="", max_length=200)
     leader_id: str | None = None
     consent_method: Literal["signed_form", "email", "other"]
     consent_date: date
-    consent_note: str = Field(default="", max_length=2000)
+    consent_note: Paragraph = Field(default="", max_length=2000)
     shows_role_agreed: bool = False
     channels: list[str] = Field(default_factory=lambda: ["all"])

@@ -4,7 +4,8 @@ The token in the path is the leader's only credential (256 bits, only its hash i
 the pages need no sign-in and no CSRF token: a third party cannot forge a request to a path
 it does not know. Every response says `Referrer-Policy: no-referrer` (the token never leaks
 to another site), `Cache-Control: no-store` and `X-Robots-Tag: noindex`. Failed look-ups are
-counted per client IP; too many in a minute and the IP is refused for a while (429).
+counted per client (a keyed hash of its address); too many in a minute and it is refused
+for a while (429).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from service.invitations.fonts import font_files
 from service.invitations.service import InviteError
 from service.models import Campaign, Invite, Organisation
 from service.settings import Settings
-from service.web.deps import DbSession
+from service.web.deps import DbSession, client_key
 from service.web.templating import render
 
 router = APIRouter(tags=["leader"])
@@ -39,10 +40,6 @@ PRIVATE_HEADERS = {
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _requested_lang(request: Request) -> str | None:
@@ -94,7 +91,7 @@ def _error_page(request: Request, code: str, status: int, invite: Invite | None 
 def _open(request: Request, db: Session, token: str) -> Invite | Response:
     """The invite for `token`, or the error page to answer with (rate-limited per IP)."""
     limiter = invitations.guess_limiter(_settings(request).invite_rate_limit_per_minute)
-    ip = _client_ip(request)
+    ip = client_key(request)
     wait = limiter.retry_after(ip)
     if wait:
         return _error_page(request, "rate_limited", 429, headers={"Retry-After": str(wait)})

@@ -7,16 +7,18 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.campaigns.schemas import check_language_tag
+from service.text import Line, OptionalLine
 
 
 class LeaderIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    role: str = Field(default="", max_length=200, description="role or organisation")
-    community: str = Field(default="", max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
+    role: OptionalLine = Field(default="", max_length=200, description="role or organisation")
+    community: OptionalLine = Field(default="", max_length=200)
     language: str = Field(min_length=2, max_length=35, description="BCP 47 tag")
-    contact: str | None = Field(default=None, max_length=320, description="phone or email")
+    contact: OptionalLine | None = Field(default=None, max_length=320,
+                                         description="phone or email")
 
     @field_validator("language")
     @classmethod
@@ -73,4 +75,4 @@ class InviteOut(BaseModel):
 
 class InviteCreatedOut(InviteOut):
     link: str = Field(description="the personal link; shown once, only its hash is stored")
-    qr_svg_url: str
+    qr_svg_url: str = Field(description="the link's QR code, SVG, as a data: URL")

@@ -12,7 +12,7 @@ from service.models.leader import Invite, Leader
 from service.models.organisation import Organisation
 from service.models.render import Compile, CompileClip
 from service.models.upload import TusUpload
-from service.models.user import ROLES, Role, StaffSession, User
+from service.models.user import ROLES, PasswordReset, Role, StaffSession, User
 
 __all__ = [
     "ROLES",
@@ -26,6 +26,7 @@ __all__ = [
     "Invite",
     "Leader",
     "Organisation",
+    "PasswordReset",
     "Role",
     "Sentence",
     "StaffSession",

@@ -12,6 +12,10 @@ or binds once for a whole block (every line inside carries them, in any module):
     with log_context(job_id=message_id, compile_id=compile_id):
         run_compile(...)
 
+No line carries an invite token or a client address: :class:`RedactFilter` on Chorus's
+handler rewrites every record (uvicorn's access log included) before it is formatted, and
+the formatters redact exception text the same way. A leaked log must not open anyone's link.
+
 ``configure_logging(settings)`` is called once at the start of ``chorus serve`` and
 ``chorus worker``. The settings ``log_level`` (``CHORUS_LOG_LEVEL``, default INFO) and
 ``log_format`` (``CHORUS_LOG_FORMAT``: ``json``, the default, or ``text`` for a person at a
@@ -24,6 +28,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Iterator
@@ -60,6 +65,37 @@ def log_context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+_TOKEN_PATH = re.compile(r"(/(?:i|password-reset)/)[A-Za-z0-9_-]{8,}")
+_TOKEN_QUERY = re.compile(r"([?&;](?:token|invite|reset)=)[^&;\s\"']+", re.IGNORECASE)
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with invite/reset tokens in link paths and query strings replaced."""
+    if "/" not in text and "=" not in text:
+        return text
+    return _TOKEN_QUERY.sub(r"\1" + REDACTED, _TOKEN_PATH.sub(r"\1" + REDACTED, text))
+
+
+class RedactFilter(logging.Filter):
+    """Removes tokens from every record's message, and the client address from access lines.
+
+    Uvicorn's access record is ``'%s - "%s %s HTTP/%s" %d'`` with the client ``host:port``
+    first; that address is personal data and is replaced by ``-``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and args:
+            record.args = ("-", *args[1:])
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: keep it as it is
+            return True
+        record.msg, record.args = redact(message), ()
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON line (never raises on an odd ``extra`` value)."""
 
@@ -80,9 +116,10 @@ class JsonFormatter(logging.Formatter):
             if not key.startswith("_") and key not in data:
                 data[key] = value
         if record.exc_info:
-            data["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            data["exception"] = redact(
+                "".join(traceback.format_exception(*record.exc_info)).rstrip())
         elif record.exc_text:
-            data["exception"] = record.exc_text
+            data["exception"] = redact(record.exc_text)
         if record.stack_info:
             data["stack"] = record.stack_info
         return json.dumps(data, ensure_ascii=False, default=str)
@@ -95,7 +132,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = redact(super().format(record))
         fields = {**(_context.get() or {}),
                   **{k: v for k, v in vars(record).items() if k in CONTEXT_FIELDS}}
         if fields:
@@ -125,6 +162,7 @@ def configure_logging(
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(TextFormatter() if fmt == "text" else JsonFormatter())
+    handler.addFilter(RedactFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         if existing.get_name() == _HANDLER_NAME:

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from service.auth.service import end_all_sessions
 from service.models import User
 from service.organisations.service import AccountError, add_user
+from service.text import Line
 from service.web.deps import AdminUser, DbSession, Form
 from service.web.errors import NotFound, WebError
 from service.web.templating import render
@@ -29,7 +30,7 @@ api = APIRouter(prefix="/api/users", tags=["staff"])
 
 class UserIn(BaseModel):
     email: str = Field(max_length=320)
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     role: Literal["admin", "editor", "viewer"] = "editor"
     password: str = Field(min_length=1, max_length=1000)
 

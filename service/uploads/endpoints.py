@@ -27,10 +27,12 @@ from service.invitations import service as invitations
 from service.models import Campaign, TusUpload, utcnow
 from service.settings import Settings
 from service.storage import get_store
+from service.text import TextRejected, check_text
 from service.uploads import protocol
 from service.uploads import service as uploads
 from service.uploads.protocol import ProtocolError
 from service.uploads.service import Uploader
+from service.web.deps import client_key
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/uploads", tags=["uploads"])
@@ -83,7 +85,7 @@ def resolve_uploader(request: Request, session: Session,
         # Failed look-ups count against the same per-IP limit as the link pages: the upload
         # endpoint must not become a faster way to guess links.
         limiter = invitations.guess_limiter(_settings(request).invite_rate_limit_per_minute)
-        ip = request.client.host if request.client else "unknown"
+        ip = client_key(request)
         if limiter.retry_after(ip):
             raise ProtocolError(429, "rate_limited", "too many attempts; wait a minute")
         try:
@@ -126,6 +128,11 @@ def _staff_uploader(request: Request, session: Session,
         language = metadata.get("language") or None
         if language is not None:
             uploads.check_language(language)
+        for field in ("speaker_name", "speaker_role"):
+            try:
+                check_text(metadata.get(field, ""), required=False)
+            except TextRejected as exc:
+                raise ProtocolError(422, "upload.bad_text", f"{field}: {exc}") from None
     return Uploader(kind="staff", campaign_id=campaign_id, user_id=user.id, language=language,
                     speaker_name=(metadata or {}).get("speaker_name", "")[:200],
                     speaker_role=(metadata or {}).get("speaker_role", "")[:200])

@@ -8,7 +8,7 @@ S3). Errors become a clear page for people or ``{"detail", "code"}`` under ``/ap
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -17,20 +17,25 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service.db import get_sessionmaker
 from service.settings import Settings, get_settings
 from service.web.body_limit import BodyLimitMiddleware
 from service.web.errors import NotAuthenticated, WebError
-from service.web.middleware import SecurityHeadersMiddleware
+from service.web.middleware import SameOriginMiddleware, SecurityHeadersMiddleware
+from service.web.openapi import ERROR_RESPONSES, TUS_RESPONSES
 from service.web.templating import STATIC_DIR, render
 
 log = logging.getLogger(__name__)
 
 
 def wants_json(request: Request) -> bool:
-    """JSON for the API (``/api/...``) and clients that ask only for JSON; pages otherwise."""
-    if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+    """JSON for the API (``/api/...``), the tus server and clients that ask only for JSON;
+    pages otherwise."""
+    path = request.url.path
+    if path.startswith(("/api/", "/uploads/")) or path in ("/openapi.json", "/uploads"):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -80,6 +85,19 @@ def _describe_validation(errors: Any) -> str:
     return "; ".join(parts) or "The request was not valid."
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A clear 500 page or JSON body, never a traceback (it is logged, without secrets)."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_response(
+        request, 500, "server_error",
+        "Something went wrong on our side. Nothing you sent was lost; please try again. "
+        "If it happens again, tell your Chorus administrator.")
+
+
+def _cross_site(request: Request, message: str) -> Response:
+    return _error_response(request, 403, "cross_site", message)
+
+
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if wants_json(request):
@@ -100,6 +118,7 @@ def jsonable_errors(errors: Any) -> list[dict[str, Any]]:
 
 def _include_routers(app: FastAPI) -> None:
     from service.auth.endpoints import router as auth_router
+    from service.auth.password_endpoints import router as password_router
     from service.board.endpoints import router as board_router
     from service.campaigns.endpoints import router as campaigns_router
     from service.clips.endpoints import router as clips_router
@@ -114,6 +133,7 @@ def _include_routers(app: FastAPI) -> None:
     for router in (
         pages_router,
         auth_router,
+        password_router,
         campaigns_router,
         leaders_router,
         board_router,
@@ -124,14 +144,36 @@ def _include_routers(app: FastAPI) -> None:
         renders_router,
         observability_router,
     ):
-        app.include_router(router)
+        responses = TUS_RESPONSES if router is uploads_router else ERROR_RESPONSES
+        app.include_router(router, responses=responses)
+
+
+class ChorusApp(FastAPI):
+    """FastAPI whose security headers wrap even Starlette's own error handling.
+
+    ``add_middleware`` places middleware inside ``ServerErrorMiddleware``, whose 500 answer
+    would then leave without CSP or nosniff; here the headers are the outermost layer.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = super().build_middleware_stack()
+        settings: Settings = self.state.settings
+        wrapped: ASGIApp = SecurityHeadersMiddleware(inner, https=settings.secure_cookies)
+        if settings.trusted_proxy_list:
+            # Outermost, so every later layer sees the real client and scheme. Only a peer in
+            # the list is believed; its X-Forwarded-For is read from the right, skipping the
+            # trusted hops, so a client cannot choose the address the throttles see.
+            proxied: Any = ProxyHeadersMiddleware(cast(Any, wrapped),
+                                                  trusted_hosts=settings.trusted_proxy_list)
+            wrapped = proxied
+        return wrapped
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
     settings.check_production()
-    app = FastAPI(
+    app = ChorusApp(
         title="Chorus",
         summary="Collect, review and compile multilingual community videos.",
         version="0.1.0",
@@ -141,11 +183,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessionmaker = get_sessionmaker(settings)
+    app.add_middleware(SameOriginMiddleware, public_url=settings.public_url,
+                       refuse=_cross_site)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_exception_handler(WebError, _web_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
     _include_routers(app)
     return app

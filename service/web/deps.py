@@ -22,6 +22,7 @@ from service.auth.service import load_session
 from service.db import transaction
 from service.models import User
 from service.security import CSRF_FIELD, CSRF_HEADER, check_csrf
+from service.security import client_key as _client_key
 from service.settings import Settings
 from service.storage import ObjectStore, get_store
 from service.web.errors import CsrfError, Forbidden, NotAuthenticated
@@ -52,6 +53,16 @@ def get_db(request: Request) -> Iterator[Session]:
 def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def client_key(request: Request) -> str:
+    """The throttles' key for the caller: a keyed hash of its address, never the address.
+
+    The address is the TCP peer's, or the one a trusted proxy (``CHORUS_TRUSTED_PROXIES``)
+    forwarded: the app's proxy-header middleware has already put it in ``request.client``.
+    """
+    settings: Settings = request.app.state.settings
+    return _client_key(request.client.host if request.client else None, settings.secret_key)
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

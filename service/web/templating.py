@@ -52,6 +52,18 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_r
 templates.env.globals["static"] = lambda path: f"/static/{path}"
 
 
+def isolate(value: object) -> str:
+    """``value`` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE (U+2068/U+2069).
+
+    For places where ``<bdi>`` cannot go (``<option>``, ``<title>``): a right-to-left name
+    then cannot reorder the text around it. Elsewhere templates use ``<bdi>`` around names.
+    """
+    return f"\u2068{value}\u2069"
+
+
+templates.env.filters["isolate"] = isolate
+
+
 def render(
     request: Request,
     name: str,

@@ -51,3 +51,37 @@ def test_rate_limiter_window_per_key():
     assert limiter.retry_after("1.2.3.4", now=3) == 57
     assert limiter.hit("1.2.3.4", now=60.5)  # the first hit left the window
     assert not limiter.hit("1.2.3.4", now=60.6)
+
+
+def test_rate_limiter_releases_a_key_when_only_retry_after_is_asked():
+    """The link pages ask ``retry_after`` first and count a hit only on a wrong token: a
+    blocked key must be free again once its hits leave the window, with no hit in between."""
+    limiter = RateLimiter(3)
+    for t in (0, 1, 2):
+        assert limiter.hit("k", now=t)
+    assert limiter.retry_after("k", now=30) == 30
+    assert limiter.retry_after("k", now=59.5) == 1
+    assert limiter.retry_after("k", now=60.01) == 0  # the first hit expired
+    assert limiter.retry_after("k", now=62.5) == 0
+    assert len(limiter) == 0  # an emptied key is forgotten
+
+
+def test_rate_limiter_memory_is_bounded():
+    limiter = RateLimiter(2, max_keys=100)
+    for i in range(1000):
+        limiter.hit(f"key{i}", now=i / 1000)  # all still inside the window
+    assert len(limiter) <= 100
+    for i in range(1000, 1100):
+        limiter.hit(f"key{i}", now=120)  # the old ones expired: pruned, not evicted
+    assert len(limiter) == 100
+
+
+def test_client_key_is_a_keyed_hash_not_the_address():
+    from service.security import client_key
+
+    key = client_key("203.0.113.7", "secret-one")
+    assert "203.0.113.7" not in key and len(key) == 32
+    assert key == client_key("203.0.113.7", "secret-one")
+    assert key != client_key("203.0.113.7", "secret-two")
+    assert key != client_key("203.0.113.8", "secret-one")
+    assert hashlib.sha256(b"203.0.113.7").hexdigest()[:32] != key
