@@ -4,7 +4,7 @@ Users gain a failed sign-in counter and a lock time; staff sessions remember whe
 last used and their idle limit; password-reset links are stored as SHA-256 hashes.
 
 Revision ID: a7c3e91d2b40
-Revises: 0ea758f08b1e
+Revises: 5b1e7c0d2a93
 Create Date: 2026-12-01 21:50:00
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = 'a7c3e91d2b40'
-down_revision: str | None = '0ea758f08b1e'
+down_revision: str | None = '5b1e7c0d2a93'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
