@@ -47,7 +47,7 @@ def _args(campaign: Path, out: Path, *, skip_bad: bool) -> argparse.Namespace:
 @pytest.fixture(scope="module")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("every-script")
-    first = make_clip(folder / "clips" / "clip.mp4", size=(320, 180), duration=1.6,
+    first = make_clip(folder / "clips" / "clip.mp4", size=(428, 240), duration=1.6,
                       speech_text="Stay at home.")
     clips = []
     for n, sample in enumerate([*SAMPLES, SAMPLES[0]]):
