@@ -55,7 +55,7 @@ class PreparedClip:
     speech: tuple[tuple[float, float], ...]  # relative to trim_start
     loudness_before: dict[str, float]
     loudness_after: dict[str, float]
-    audio_wav: Path  # normalised, 48 kHz stereo, exactly frames * 1600 samples
+    audio_wav: Path | None  # normalised, 48 kHz stereo, frames * 1600 samples; None: not here
     key: str
     warnings: tuple[str, ...] = field(default=())
 
@@ -192,9 +192,11 @@ def prepare_clip(
     return from_meta(spec, meta, wav_path)
 
 
-def from_meta(spec: ClipSpec, meta: dict[str, Any], wav_path: Path) -> PreparedClip:
-    """Rebuild a prepared clip from :meth:`PreparedClip.to_meta` data (``wav_path`` is only
-    read if a segment still has to be rendered)."""
+def from_meta(spec: ClipSpec, meta: dict[str, Any], wav_path: Path | None = None
+              ) -> PreparedClip:
+    """Rebuild a prepared clip from :meth:`PreparedClip.to_meta` data. Without ``wav_path``
+    (another machine prepared it) the clip's segments can be planned and joined, not
+    rendered: the engine prepares such a clip again if one of its segments is missing."""
     start, end, auto = meta["trim"]
     return PreparedClip(
         spec=spec,
