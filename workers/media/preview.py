@@ -31,7 +31,8 @@ def preview_time(at: float, prepared: PreparedClip) -> int:
     if not math.isfinite(at) or at < 0:
         raise MediaError(f"the time {at!r} is not a number of seconds from the clip's start",
                          code="bad_time")
-    return min(round(at * FPS), max(0, prepared.frames - 1))
+    last = max(0, prepared.frames - 1)
+    return min(round(min(at, last / FPS) * FPS), last)
 
 
 def preview_frame(campaign: Campaign, prepared: PreparedClip, frame_number: int,

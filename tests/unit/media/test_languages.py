@@ -80,3 +80,16 @@ def test_base_language() -> None:
     assert base_language("pa-Arab-PK") == "pa"
     assert base_language("EN-gb") == "en"
     assert base_language("syl") == "syl"
+
+
+def test_one_language_match_with_one_fallback() -> None:
+    from workers.media.languages import best_match, same_language
+
+    assert same_language("en-GB", "en") and same_language("en", "EN_gb")
+    assert same_language("pa-Arab", "pa") and same_language("ur", "UR")
+    assert not same_language("pa-Arab", "pa-Guru")  # another script is another text
+    assert not same_language("en-GB", "en-US")
+    assert not same_language("ur", None) and not same_language("", "")
+    assert best_match("en-GB", ["en", "en-GB"]) == "en-GB"  # exact first
+    assert best_match("en-GB", ["pl", "en"]) == "en"
+    assert best_match("pa-Guru", ["pa-Arab"]) is None
