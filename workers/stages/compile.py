@@ -30,10 +30,17 @@ from service.db import unit_of_work
 from service.models import Compile, CompileClip, utcnow
 from service.renders import state
 from service.renders.outputs import output_prefix
-from service.renders.plan import CompileRefused, load_plan
+from service.renders.plan import (
+    CompilePlan,
+    CompileRefused,
+    engine_campaign,
+    load_plan,
+    suffix_of,
+)
 from service.renders.status import ClipStatus, CompileStatus
 from service.settings import Settings
-from workers.stages.common import lease_cutoff
+from workers.media.segments import plan_segments, render_segments
+from workers.stages.common import ObjectSegments, cache_dir, lease_cutoff, scratch, store_for
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +100,32 @@ def run(compile_id: str, settings: Settings) -> str | None:
             jobs.enqueue("clip.prepare", session=session, compile_clip_id=compile_clip_id)
         state.touch_compile(session, compile_id)
     log.info("compile %s: %d clip(s) sent to prepare", compile_id, len(todo))
+    if todo:
+        render_cards(settings, plan)
     state.join_if_ready(settings, compile_id)
     return CompileStatus.RUNNING
+
+
+def render_cards(settings: Settings, plan: CompilePlan) -> None:
+    """Render the intro/outro segments now, while other workers prepare the clips, so the
+    join does not render them after the last clip (``chorus compile`` renders them alongside
+    the clips too). Best effort: the join renders whatever is still missing."""
+    if not (plan.intro_text or plan.outro_text):
+        return
+    store = store_for(settings)
+    segments = ObjectSegments(store)
+    try:
+        with scratch(settings, "cards", plan.compile_id) as folder:
+            logo = None
+            if plan.logo_key:
+                logo = folder / f"logo{suffix_of(plan.logo_key)}"
+                store.get_file(plan.logo_key, logo)
+            campaign = engine_campaign(plan, folder, logo, clips=())
+            cards = plan_segments(campaign, {}, plan.formats, cache_dir=cache_dir(settings),
+                                  store=segments)
+            render_segments(cards, jobs=1, store=segments)
+    except Exception:  # the join renders the cards itself; a failure here costs only time
+        log.exception("compile %s: the cards could not be rendered ahead", plan.compile_id)
 
 
 def clip_counts(session: Session, compile_id: str) -> dict[str, int]:
