@@ -29,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workers.media import ffmpeg
-from workers.media.campaign import load_campaign
+from workers.media.campaign_file import load_campaign
 from workers.media.fonts import font_for
 
 W, H, FPS = 1920, 1080, 30
@@ -49,7 +49,7 @@ def build(campaign_path: Path, workdir: Path) -> Any:
     """The whole programme as one moviepy clip."""
     from moviepy import CompositeVideoClip, TextClip, VideoFileClip, concatenate_videoclips
 
-    campaign = load_campaign(campaign_path)
+    campaign = load_campaign(campaign_path).campaign
     parts = []
     for spec in campaign.clips:
         video = VideoFileClip(str(remux(spec.file, workdir, spec.index)))

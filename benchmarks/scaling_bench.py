@@ -36,7 +36,7 @@ from service.models import Base, Compile, CompileClip  # noqa: E402
 from service.storage import get_store  # noqa: E402
 from tests.fixtures import service_rows as rows  # noqa: E402
 from tests.integration.compile_env import env_vars, throwaway_postgres  # noqa: E402
-from workers.media.campaign import load_campaign  # noqa: E402
+from workers.media.campaign_file import load_campaign  # noqa: E402
 
 MAKE_CLIPS = ROOT / "examples" / "stay-at-home" / "make_clips.py"
 
@@ -53,7 +53,7 @@ def ensure_set(work: Path, count: int) -> Path:
 
 def load_rows(settings: Any, campaign_file: Path, fmt: str) -> str:
     """The campaign file as database rows; returns a queued compile's id."""
-    spec = load_campaign(campaign_file)
+    spec = load_campaign(campaign_file).campaign
     store = get_store(settings)
     with unit_of_work(settings) as s:
         camp = rows.campaign(s, rows.organisation(s), formats=(fmt,), urdu=False)

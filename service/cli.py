@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from workers.media.style import FORMATS
+
 
 def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -24,7 +26,7 @@ def _add_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("campaign", help="the campaign file (YAML)")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--format", dest="formats", action="append",
-                   choices=["landscape", "portrait", "square", "all"],
+                   choices=[*FORMATS, "all"],
                    help="output format; repeat for several (default: the campaign's formats)")
     p.add_argument("--jobs", type=int, default=None,
                    help="clips rendered at once (default: number of cores)")

@@ -43,6 +43,7 @@ from service.storage import ObjectStore
 from service.web.deps import ROLE_RANK, AdminUser, DbSession, EditorUser, Form, Store, ViewerUser
 from service.web.errors import NotFound, WebError
 from service.web.templating import render
+from workers.media.style import DEFAULT_FORMAT
 
 router = APIRouter()
 api = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
@@ -131,7 +132,7 @@ def _values_of(campaign: Campaign) -> dict[str, Any]:
 
 @router.get("/campaigns/new", include_in_schema=False)
 def new_campaign_page(request: Request, user: EditorUser) -> Response:
-    return _form_page(request, None, {"language": "en", "formats": ["landscape"],
+    return _form_page(request, None, {"language": "en", "formats": [DEFAULT_FORMAT],
                                       "brand_background": "#1d3557", "brand_text": "#ffffff",
                                       "brand_accent": "#e9c46a"}, {})
 

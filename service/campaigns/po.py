@@ -25,6 +25,7 @@ from service.campaigns.service import (
     target_language,
 )
 from service.models import Campaign
+from workers.media.languages import same_language
 
 MAX_PO_BYTES = 1024 * 1024
 
@@ -106,7 +107,7 @@ def import_po(
         raise PoImportError(f"The file is not a valid .po file: {exc}.") from exc
 
     header_language = _header_language(catalog)
-    if header_language and not _same_language(header_language, language):
+    if header_language and not same_language(header_language, language):
         raise PoImportError(
             f"This file is a translation into '{header_language}', not '{language}'. "
             "Import it on that language's page, or export a fresh file for this language."
@@ -152,7 +153,3 @@ def _header_language(catalog: Catalog) -> str | None:
         if key.lower() == "language" and value.strip():
             return value.strip()
     return None
-
-
-def _same_language(a: str, b: str) -> bool:
-    return a.replace("_", "-").lower() == b.replace("_", "-").lower()

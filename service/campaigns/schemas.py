@@ -10,13 +10,24 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.text import Line, OptionalLine, TextRejected, check_text, problem
 from workers.media.languages import UnknownLanguageError, is_valid_tag, language_name
+from workers.media.style import DEFAULT_FORMAT
+from workers.media.style import FORMATS as OUTPUT_FORMATS
 
-FORMATS = ("landscape", "portrait", "square")
-Format = Literal["landscape", "portrait", "square"]
+FORMATS = tuple(OUTPUT_FORMATS)
+
+
+def _known_format(value: str) -> str:
+    if value not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown format '{value}'; choose {', '.join(OUTPUT_FORMATS)}")
+    return value
+
+
+Format = Annotated[str, AfterValidator(_known_format),
+                   Field(json_schema_extra={"enum": list(OUTPUT_FORMATS)})]
 HEX_COLOUR = re.compile(r"\A#[0-9a-fA-F]{6}\Z")
 MAX_SENTENCES = 40
 MAX_SENTENCE_CHARS = 300
@@ -70,8 +81,7 @@ class CampaignIn(BaseModel):
         min_length=1, max_length=MAX_SENTENCES, description="the message, one short sentence each"
     )
     languages: list[LanguageIn] = Field(default_factory=list, max_length=60)
-    formats: list[Format] = Field(default_factory=lambda: list[Format](["landscape"]),
-                                  min_length=1)
+    formats: list[Format] = Field(default_factory=lambda: [DEFAULT_FORMAT], min_length=1)
     intro_text: OptionalLine | None = Field(default=None, max_length=500)
     outro_text: OptionalLine | None = Field(default=None, max_length=500)
     brand_background: Colour = "#1d3557"

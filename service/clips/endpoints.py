@@ -7,6 +7,7 @@ organisation's id is a 404). Forms post with the CSRF token (checked by the role
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from service.models import Clip, Leader, User
 from service.text import TextRejected, check_text
 from service.web.deps import ROLE_RANK, AppSettings, DbSession, EditorUser, Form, Store, ViewerUser
 from service.web.errors import NotFound, WebError
+from workers.media.probe import Policy
+from workers.media.style import DEFAULT_FORMAT, FORMATS
 
 router = APIRouter()
 api = APIRouter(prefix="/api", tags=["clips"])
@@ -105,7 +108,8 @@ def review_page(request: Request, clip_id: str, db: DbSession, user: ViewerUser)
     clip = _load_clip(db, user, clip_id)
     campaign = load_campaign(db, user, clip.campaign_id)
     out = clip_out(db, clip)
-    texts = service.caption_texts(db, clip, campaign)
+    shown = repository.text_of(clip, repository.campaign_text(db, campaign))
+    texts = list(shown.native or ("",) * len(campaign.sentences))
     cues = clip.caption_cues or []
     rows = [{"text": t, "start": cues[i]["start"] if i < len(cues) else "",
              "end": cues[i]["end"] if i < len(cues) else ""} for i, t in enumerate(texts)]
@@ -206,32 +210,69 @@ def original(request: Request, clip_id: str, db: DbSession, user: ViewerUser,
     return stream_object(store, clip.original_key, content_type, request)
 
 
+PREVIEWS_PER_CLIP = 24
+"""Stills kept per clip (least recently shown go first), so a crawler of ``at`` values
+cannot fill the disk."""
+
+
 @router.get("/clips/{clip_id}/preview.jpg", include_in_schema=False)
 def preview(request: Request, clip_id: str, db: DbSession, user: ViewerUser, store: Store,
-            settings: AppSettings, at: float = 1.0, format: str = "landscape") -> Response:
-    """One frame of the clip with its captions drawn, as the compile will draw them."""
+            settings: AppSettings, at: float = 1.0, format: str = DEFAULT_FORMAT) -> Response:
+    """The clip's frame ``at`` seconds after its trim start, as the compile will draw it
+    (the cue and lower third showing then, the same layout, from the same code)."""
     clip = _load_clip(db, user, clip_id)
     campaign = load_campaign(db, user, clip.campaign_id)
-    if format not in ("landscape", "portrait", "square"):
-        raise WebError("unknown format", code="bad_format")
-    try:
-        from workers.media.preview import preview_frame  # pure media library (allowed)
-    except ImportError:
-        raise WebError("Frame previews are not available in this version yet.",
-                       code="preview_unavailable", status_code=503) from None
+    if format not in FORMATS:
+        raise WebError(f"There is no format '{format}'; choose {', '.join(FORMATS)}.",
+                       code="bad_format", status_code=422)
+    if not math.isfinite(at) or at < 0:
+        raise WebError("The time to preview must be a number of seconds from the clip's "
+                       "start (0 or more).", code="bad_time", status_code=422)
+    if clip.status not in service.REVIEWABLE:
+        raise WebError(f"This clip is '{clip.status}': it has no usable picture to preview"
+                       + (f" ({clip.error_code})." if clip.error_code else "."),
+                       code="not_previewable", status_code=409)
+    from service.renders.outputs import engine_cache_dir
+    from service.renders.plan import CompileRefused, clip_preview_plan, engine_campaign
+    from workers.media.cache import recipe_key
+    from workers.media.compile import prepare
+    from workers.media.errors import MediaError
+    from workers.media.preview import preview_frame, preview_time
+
     folder = Path(settings.data_dir) / "work" / "review" / clip.id
     folder.mkdir(parents=True, exist_ok=True)
-    local = folder / "original"
-    if not local.exists() or local.stat().st_size != clip.size_bytes:
-        store.get_file(clip.original_key, local)
-    texts = service.caption_texts(db, clip, campaign)
-    target = campaign.translation_language or campaign.language
-    same = clip.language.split("-")[0].lower() == target.split("-")[0].lower()
-    translation = None if same else (clip.translation or [s.text for s in campaign.sentences])
-    out = folder / f"preview-{format}-{at:.2f}.jpg"
-    preview_frame(local, max(0.0, at), format, texts, clip.language, translation,
-                  None if same else target, out)
+    try:
+        plan = clip_preview_plan(db, campaign, clip)
+        engine = engine_campaign(plan, folder)
+        spec = engine.clips[0]
+        if not spec.file.exists() or spec.file.stat().st_size != clip.size_bytes:
+            store.get_file(clip.original_key, spec.file)
+        prepared = prepare(engine, spec, cache_dir=engine_cache_dir(settings.data_dir),
+                           policy=Policy(max_duration=float(settings.max_clip_seconds),
+                                         max_bytes=settings.max_upload_bytes))
+        number = preview_time(at, prepared)
+        key = recipe_key("preview", prepared.key, repr(spec), repr(engine.brand), format,
+                         number)[:24]
+        out = folder / f"preview-{key}.jpg"
+        if out.exists():
+            out.touch()
+        else:
+            partial = folder / f".{key}.part.jpg"
+            preview_frame(engine, prepared, number, format, partial)
+            partial.replace(out)
+            _evict(folder, keep=PREVIEWS_PER_CLIP)
+    except (CompileRefused, MediaError) as exc:
+        raise WebError(f"No preview of this clip: {exc.message}", code=exc.code,
+                       status_code=422) from None
     return FileResponse(out, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def _evict(folder: Path, *, keep: int) -> None:
+    """Remove all but the ``keep`` most recently shown stills."""
+    stills = sorted(folder.glob("preview-*.jpg"), key=lambda p: p.stat().st_mtime_ns,
+                    reverse=True)
+    for old in stills[keep:]:
+        old.unlink(missing_ok=True)
 
 
 @router.post("/campaigns/{campaign_id}/clips/upload", include_in_schema=False)

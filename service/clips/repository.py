@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import Exists, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from service.models import Campaign, Clip, Consent
+from service.clips.text import CampaignText, ClipText, clip_text
+from service.models import Campaign, Clip, Consent, Sentence, Translation
 
 
 def consent_exists_clause() -> Exists:
@@ -105,3 +106,38 @@ def consents_for(session: Session, clip: Clip) -> Sequence[Consent]:
         cond = or_(cond, and_(Consent.clip_id.is_(None), Consent.invite_id == clip.invite_id))
     stmt = select(Consent).where(cond).order_by(Consent.agreed_at)
     return session.scalars(stmt).all()
+
+
+def campaign_text(session: Session, campaign: Campaign) -> CampaignText:
+    """The campaign's script and its approved translations, for :func:`clip_text`."""
+    sentences = session.scalars(
+        select(Sentence).where(Sentence.campaign_id == campaign.id).order_by(Sentence.position)
+    ).all()
+    position = {s.id: n for n, s in enumerate(sentences)}
+    approved: dict[str, dict[int, str]] = {}
+    for t in session.scalars(select(Translation).where(
+            Translation.campaign_id == campaign.id, Translation.status == "approved")):
+        if t.sentence_id in position and t.text and t.text.strip():
+            approved.setdefault(t.language, {})[position[t.sentence_id]] = t.text
+    return CampaignText(language=campaign.language,
+                        translation_language=campaign.translation_language or campaign.language,
+                        script=tuple(s.text for s in sentences), approved=approved)
+
+
+def manual_cue_times(clip: Clip) -> tuple[tuple[float, float], ...] | None:
+    """Staff's caption timing for the clip (seconds of the original), well-formed ones only."""
+    out = []
+    for cue in clip.caption_cues or []:
+        try:
+            start, end = float(cue["start"]), float(cue["end"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if end > start >= 0:
+            out.append((start, end))
+    return tuple(out) or None
+
+
+def text_of(clip: Clip, campaign: CampaignText) -> ClipText:
+    """What this clip shows (:func:`clip_text` on the clip's own settings)."""
+    return clip_text(campaign, clip.language, sentences=clip.sentences,
+                     translation=clip.translation, cue_times=manual_cue_times(clip))

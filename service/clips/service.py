@@ -211,22 +211,3 @@ def set_cues(session: Session, clip: Clip, cues: list[CueIn] | None) -> None:
         previous_end = cue.end
     clip.caption_cues = [{"start": round(c.start, 3), "end": round(c.end, 3)} for c in cues]
     session.flush()
-
-
-def caption_texts(session: Session, clip: Clip, campaign: Campaign) -> list[str]:
-    """The sentences the clip's captions show: its own text, else the approved translation."""
-    if clip.sentences:
-        return list(clip.sentences)
-    from sqlalchemy import select
-
-    from service.models import Translation
-
-    if clip.language.split("-")[0].lower() == campaign.language.split("-")[0].lower():
-        return [s.text for s in campaign.sentences]
-    rows = session.scalars(select(Translation).where(
-        Translation.campaign_id == campaign.id, Translation.language == clip.language,
-        Translation.status == "approved")).all()
-    by_sentence = {t.sentence_id: t.text for t in rows}
-    return [by_sentence.get(s.id, "") for s in campaign.sentences]
-
-

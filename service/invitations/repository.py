@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Campaign, Clip, Consent, Invite, Sentence, Translation
+from service.clips.repository import campaign_text
+from service.models import Campaign, Clip, Consent, Invite
 
 
 def invite_by_hash(session: Session, token_hash: str) -> Invite | None:
@@ -14,36 +15,14 @@ def invite_by_hash(session: Session, token_hash: str) -> Invite | None:
 
 
 def message_in(session: Session, campaign_id: str, language: str) -> list[str] | None:
-    """The campaign's message in `language`: approved translations in sentence order.
-
-    The source language gives the sentences themselves. None when any sentence still lacks an
-    approved translation (a half-translated prompt would mislead the leader).
-    """
+    """The campaign's message in `language` (the script, or its approved translation: the
+    clips domain's rule). None while any sentence lacks one: a half-translated prompt would
+    mislead the leader."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         return None
-    sentences = session.scalars(
-        select(Sentence).where(Sentence.campaign_id == campaign_id).order_by(Sentence.position)
-    ).all()
-    if not sentences:
-        return None
-    if _base(language) == _base(campaign.language) and language == campaign.language:
-        return [s.text for s in sentences]
-    rows = session.scalars(
-        select(Translation).where(
-            Translation.campaign_id == campaign_id,
-            Translation.language == language,
-            Translation.status == "approved",
-        )
-    ).all()
-    by_sentence = {t.sentence_id: t.text for t in rows}
-    if any(s.id not in by_sentence for s in sentences):
-        return None
-    return [by_sentence[s.id] for s in sentences]
-
-
-def _base(language: str) -> str:
-    return language.split("-", 1)[0].lower()
+    message = campaign_text(session, campaign).message_in(language)
+    return list(message) if message else None
 
 
 def consents_for_invite(session: Session, invite_id: str) -> list[Consent]:

@@ -6,9 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from workers.media.style import DEFAULT_FORMAT
+
 
 class CompileIn(BaseModel):
-    formats: list[str] = Field(default_factory=lambda: ["landscape"], min_length=1)
+    formats: list[str] = Field(default_factory=lambda: [DEFAULT_FORMAT], min_length=1)
 
 
 class CompileClipOut(BaseModel):

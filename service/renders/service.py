@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from service import jobs
 from service.clips.repository import compilable_clips
 from service.models import Campaign, Clip, Compile, CompileClip, User
-
-FORMATS = ("landscape", "portrait", "square")
+from service.renders.status import ClipStatus, CompileStatus
+from workers.media.style import FORMATS
 
 
 class RenderError(Exception):
@@ -36,12 +36,13 @@ def start_compile(session: Session, campaign: Campaign, user: User,
     if not clips:
         raise RenderError("no clip is approved with a consent record yet: approve at least "
                           "one clip first", "no_clips", 409)
-    row = Compile(campaign_id=campaign.id, formats=chosen, status="queued", progress=0.0,
+    row = Compile(campaign_id=campaign.id, formats=chosen, status=CompileStatus.QUEUED,
+                  progress=0.0,
                   requested_by=user.id, outputs=[])
     session.add(row)
     session.flush()
     for clip in clips:
-        session.add(CompileClip(compile_id=row.id, clip_id=clip.id, status="queued"))
+        session.add(CompileClip(compile_id=row.id, clip_id=clip.id, status=ClipStatus.QUEUED))
     session.flush()
     jobs.enqueue("compile.run", session=session, compile_id=row.id)
     return row

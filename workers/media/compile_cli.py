@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workers.media.campaign import CampaignError, load_campaign
+from workers.media.campaign_file import CampaignError, load_campaign
 from workers.media.compile import CompileError, compile_campaign
 from workers.media.errors import MediaError
 
@@ -32,16 +32,16 @@ class TerminalProgress:
         self.labels = labels
         self.next_position = 1
 
-    def _bar(self, item: str) -> Any:
+    def _bar(self, item: str, event: dict[str, Any]) -> Any:
         if item not in self.bars:
-            kind, _, rest = item.partition(":")
-            if kind == "prepare":
-                label = f"prepare {self.labels.get(int(rest), rest)}"
-            elif kind.startswith("clip"):
-                idx, _, fmt = item[4:].partition(":")
-                label = f"{self.labels.get(int(idx), idx)} [{fmt}]"
+            clip, fmt = event.get("clip"), event.get("format")
+            who = self.labels.get(clip, str(clip)) if isinstance(clip, int) else None
+            if event.get("stage") == "prepare" and who:
+                label = f"prepare {who}"
+            elif who:
+                label = f"{who} [{fmt}]"
             else:
-                label = item.replace(":", " ")
+                label = " ".join(str(v) for v in (event.get("stage"), fmt) if v) or item
             self.bars[item] = self._tqdm(total=1000, desc=label[:28], position=self.next_position,
                                          leave=False,
                                          bar_format="{desc:>28} {bar} {percentage:3.0f}%")
@@ -52,7 +52,7 @@ class TerminalProgress:
         with self.lock:
             item = str(event.get("item", ""))
             if item and item != "done":
-                bar = self._bar(item)
+                bar = self._bar(item, event)
                 bar.n = int(1000 * float(event.get("fraction", 0)))
                 bar.refresh()
             self.overall.n = int(1000 * float(event.get("overall", 0)))
@@ -68,7 +68,7 @@ class TerminalProgress:
 
 def run_compile_command(args: argparse.Namespace) -> int:
     try:
-        campaign = load_campaign(Path(args.campaign))
+        campaign = load_campaign(Path(args.campaign)).campaign
     except CampaignError as exc:
         print(f"chorus compile: {exc}", file=sys.stderr)
         return 2

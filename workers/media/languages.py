@@ -14,6 +14,7 @@ Only the language's own name is shown, not the region or script ("ਪੰਜਾ�
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from babel import Locale, UnknownLocaleError
@@ -76,7 +77,34 @@ def is_valid_tag(tag: str) -> bool:
 
 def base_language(tag: str) -> str:
     """The primary language subtag, lower-cased: ``pa-Arab-PK`` → ``pa``."""
-    return tag.split("-", 1)[0].lower()
+    return tag.replace("_", "-").split("-", 1)[0].lower()
+
+
+def _normal(tag: str) -> str:
+    return tag.strip().replace("_", "-").lower()
+
+
+def same_language(a: str | None, b: str | None) -> bool:
+    """Whether two language tags name the same language: THE language match of Chorus.
+
+    Tags are compared case-insensitively (``_`` read as ``-``, as gettext headers write it).
+    One fallback, and only one: a tag with subtags matches its bare base language, either
+    way round (``en-GB`` ~ ``en``, ``pa-Arab`` ~ ``pa``). Two different specific tags never
+    match (``pa-Arab`` is not ``pa-Guru``: a different script is a different text; ``en-GB``
+    is not ``en-US``), so a translation approved for one script is never shown for another.
+    """
+    if not a or not b:
+        return False
+    x, y = _normal(a), _normal(b)
+    return x == y or x == base_language(y) or y == base_language(x)
+
+
+def best_match(wanted: str, offered: Iterable[str]) -> str | None:
+    """The offered tag that serves ``wanted``: an exact match first, else the
+    :func:`same_language` fallback (in the order offered); ``None`` if none does."""
+    tags = list(offered)
+    exact = next((t for t in tags if _normal(t) == _normal(wanted)), None)
+    return exact or next((t for t in tags if same_language(t, wanted)), None)
 
 
 def _split_override(override: str) -> tuple[str, str]:

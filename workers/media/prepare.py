@@ -61,7 +61,7 @@ class PreparedClip:
     speech: tuple[tuple[float, float], ...]  # relative to trim_start
     loudness_before: dict[str, float]
     loudness_after: dict[str, float]
-    audio: Path  # the segment's sound: AAC (ADTS), 48 kHz stereo, exactly frames * 1600
+    audio: Path | None  # the segment's sound: AAC (ADTS), 48 kHz stereo; None: not here
     key: str
     warnings: tuple[str, ...] = field(default=())
     #: BS.1770 block powers of the encoded sound (for the programme's loudness).
@@ -225,9 +225,11 @@ def prepare_clip(
     return from_meta(spec, meta, audio_path)
 
 
-def from_meta(spec: ClipSpec, meta: dict[str, Any], audio_path: Path) -> PreparedClip:
-    """Rebuild a prepared clip from :meth:`PreparedClip.to_meta` data (``audio_path`` is
-    only read if a segment still has to be rendered)."""
+def from_meta(spec: ClipSpec, meta: dict[str, Any], audio_path: Path | None = None
+              ) -> PreparedClip:
+    """Rebuild a prepared clip from :meth:`PreparedClip.to_meta` data. Without ``audio_path``
+    (another machine prepared it) the clip's segments can be planned and joined, not
+    rendered: the engine prepares such a clip again if one of its segments is missing."""
     start, end, auto = meta["trim"]
     return PreparedClip(
         spec=spec,

@@ -46,6 +46,9 @@ FORMATS: dict[str, Frame] = {
     "portrait": Frame("portrait", 1080, 1920),
     "square": Frame("square", 1080, 1080),
 }
+"""THE output formats (the one definition: the campaign file, the pages, the API, the
+command line and the engine all read this; adding a format is adding it here)."""
+DEFAULT_FORMAT = "landscape"
 
 _HEX = re.compile(r"\A#(?:[0-9a-fA-F]{6})\Z")
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from service import queue
 from service.models import new_id, utcnow
 from service.models.render import ObjectLineage
+from service.renders.outputs import engine_cache_dir, segment_key
 from service.settings import Settings
 from service.storage import ObjectStore, get_store
 from workers.media.workdirs import process_dir
@@ -55,10 +56,8 @@ def work_root(settings: Settings) -> Path:
 
 
 def cache_dir(settings: Settings) -> Path:
-    """The shared, content-addressed segment cache of the compile engine."""
-    path = Path(settings.data_dir) / "cache" / "segments"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The engine's cache folder on this machine (prepared clips, segments, file hashes)."""
+    return engine_cache_dir(settings.data_dir)
 
 
 @contextmanager
@@ -179,6 +178,21 @@ def objects_of_clip(session: Session, clip_id: str) -> list[str]:
         .order_by(ObjectLineage.object_key)).unique())
 
 
-def segment_object_key(segment_key: str) -> str:
-    """Where a rendered segment is stored: content-addressed, shared by every compile."""
-    return f"segments/{segment_key}.mov"
+class ObjectSegments:
+    """The engine's :class:`~workers.media.segments.SegmentStore` over the object store:
+    ``segments/<key>.mov``, one copy for every compile and worker."""
+
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    def fetch(self, key: str, dest: Path) -> bool:
+        stored = segment_key(key)
+        if not self.store.exists(stored):
+            return False
+        self.store.get_file(stored, dest)
+        return True
+
+    def put(self, key: str, path: Path) -> None:
+        stored = segment_key(key)
+        if not (self.store.exists(stored) and self.store.size(stored) == path.stat().st_size):
+            self.store.put_file(stored, path, "video/quicktime")

@@ -4,13 +4,13 @@ Runs once per compile: only the worker whose UPDATE moved the compile to ``joini
 (:func:`workers.stages.compile.try_join`), and the join claims the row like every stage (a
 duplicate delivery finds it held, a dead joiner's lease lapses and another worker takes over).
 
-Steps: check consent again (a withdrawal during rendering still keeps the clip out), rebuild
-each done clip from its stored ``PreparedClip`` data, plan the segments, fetch the stored ones
-into the local cache (``plan_segments(...).missing_keys()`` then says what is still to render:
-the intro and outro cards, or a clip whose segment is missing, whose original is then fetched
-and prepared here), ``assemble``, and store every output under ``compiles/<id>/<name>`` with
-its lineage (the clips it was made from). Clips that failed are listed in the report and the
-compile's error; the video is made of the others.
+Steps: load the plan (checking consent again: a withdrawal during rendering still keeps the
+clip out), rebuild each done clip from its stored ``PreparedClip`` data, plan the segments
+over the object store's segments (fetched into the local cache; the plan then says what is
+still to render: the intro and outro cards, or a clip whose segment is missing, whose
+original is then fetched and prepared here), ``assemble``, and store every output under
+``compiles/<id>/<name>`` with its lineage (the clips it was made from). Clips that failed are
+listed in the report and the compile's error; the video is made of the others.
 """
 
 from __future__ import annotations
@@ -24,22 +24,35 @@ from sqlalchemy import or_, select, update
 
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, utcnow
+from service.renders import state
+from service.renders.outputs import content_type, output_key
+from service.renders.plan import (
+    ClipPlan,
+    CompilePlan,
+    CompileRefused,
+    engine_campaign,
+    load_plan,
+    suffix_of,
+)
+from service.renders.status import ClipStatus, CompileStatus
 from service.settings import Settings
+from workers.media.assemble import assemble
+from workers.media.compile import prepare
 from workers.media.errors import MediaError
-from workers.stages import compile as compile_stage
+from workers.media.prepare import ClipProblem, PreparedClip, from_meta
+from workers.media.segments import plan_segments
 from workers.stages.common import (
     Busy,
     Heartbeat,
+    ObjectSegments,
     cache_dir,
     lease_cutoff,
     record_lineage,
     seconds_until_lapse,
-    segment_object_key,
     store_for,
     work_root,
     worker_id,
 )
-from workers.stages.compile import CLIPS_SHARE, CompilePlan, content_type_for, output_key
 from workers.stages.probe import policy_for
 
 log = logging.getLogger(__name__)
@@ -59,7 +72,7 @@ def claim(settings: Settings, compile_id: str) -> tuple[int, str] | Busy | None:
     with unit_of_work(settings) as session:
         result = session.execute(
             update(Compile)
-            .where(Compile.id == compile_id, Compile.status == "joining",
+            .where(Compile.id == compile_id, Compile.status == CompileStatus.JOINING,
                    or_(Compile.heartbeat_at.is_(None),
                        Compile.heartbeat_at < lease_cutoff(settings)))
             .values(heartbeat_at=now, join_worker=me, join_started_at=now,
@@ -71,7 +84,7 @@ def claim(settings: Settings, compile_id: str) -> tuple[int, str] | Busy | None:
             return None
         session.refresh(row)
         if getattr(result, "rowcount", 0) != 1:
-            if row.status == "joining":
+            if row.status == CompileStatus.JOINING:
                 return Busy(seconds_until_lapse(settings, row.heartbeat_at) + 1.0)
             return None
         return row.join_attempts, me
@@ -84,21 +97,21 @@ def run(compile_id: str, settings: Settings) -> str | Busy | None:
         return claimed
     attempts, me = claimed
     if attempts > max_attempts(settings):
-        compile_stage.fail(settings, compile_id, "too_many_attempts",
-                           f"the join was tried {attempts - 1} times and never finished")
-        return "failed"
+        state.fail(settings, compile_id, "too_many_attempts",
+                   f"the join was tried {attempts - 1} times and never finished")
+        return CompileStatus.FAILED
     folder = work_root(settings) / "compiles" / compile_id
     try:
         status = _join(settings, compile_id, me, folder)
-    except compile_stage.CompileRefused as exc:
-        compile_stage.fail(settings, compile_id, exc.code, exc.message)
-        status = "failed"
+    except CompileRefused as exc:
+        state.fail(settings, compile_id, exc.code, exc.message)
+        status = CompileStatus.FAILED
     except Exception as exc:
         code = exc.code if isinstance(exc, MediaError) else "stage_error"
         if attempts >= max_attempts(settings):
-            compile_stage.fail(settings, compile_id, code, str(exc) or type(exc).__name__)
+            state.fail(settings, compile_id, code, str(exc) or type(exc).__name__)
             shutil.rmtree(folder, ignore_errors=True)
-            return "failed"
+            return CompileStatus.FAILED
         _release(settings, compile_id, me)
         raise
     except BaseException:
@@ -113,34 +126,26 @@ def _release(settings: Settings, compile_id: str, me: str) -> None:
     with unit_of_work(settings) as session:
         session.execute(
             update(Compile)
-            .where(Compile.id == compile_id, Compile.status == "joining",
+            .where(Compile.id == compile_id, Compile.status == CompileStatus.JOINING,
                    Compile.join_worker == me)
             .values(heartbeat_at=None)
             .execution_options(synchronize_session=False)
         )
 
 
-def _problem(index: int, file: str, label: str, code: str, message: str) -> Any:
-    from workers.media.prepare import ClipProblem
-
-    return ClipProblem(index, file, label, code, message)
-
-
 def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
-    from workers.media.compile import assemble, plan_segments, prepare
-    from workers.media.prepare import from_meta
-
     with unit_of_work(settings) as session:
-        plan, _ = compile_stage.load_plan(session, compile_id, add_missing=False)
+        plan = load_plan(session, compile_id)
+        state.leave_out(session, plan)
         rows = {cc.clip_id: (cc.status, cc.prepared, cc.error_code, cc.error)
                 for cc in session.scalars(
                     select(CompileClip).where(CompileClip.compile_id == compile_id))}
     good = tuple(c for c in plan.clips
-                 if rows.get(c.clip_id, ("",))[0] == "done" and rows[c.clip_id][1])
-    failed = [c for c in plan.clips if rows.get(c.clip_id, ("",))[0] == "failed"]
+                 if rows.get(c.clip_id, ("",))[0] == ClipStatus.DONE and rows[c.clip_id][1])
+    failed = [c for c in plan.clips if rows.get(c.clip_id, ("",))[0] == ClipStatus.FAILED]
     if not good:
         first = rows[failed[0].clip_id] if failed else None
-        raise compile_stage.CompileRefused(
+        raise CompileRefused(
             "no clip could be prepared" + (f": {first[3]}" if first and first[3] else ""),
             code=(first[2] if first and first[2] else "no_clips"))
     inputs = folder / "inputs"
@@ -148,44 +153,42 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
     store = store_for(settings)
     logo = None
     if plan.logo_key:
-        logo = inputs / f"logo{compile_stage.suffix_of(plan.logo_key)}"
+        logo = inputs / f"logo{suffix_of(plan.logo_key)}"
         if not logo.exists():
             store.get_file(plan.logo_key, logo)
-    campaign = compile_stage.build_campaign(plan, inputs, logo, clips=good)
-    wav_missing = folder / "no-audio.aac"  # only read if a clip segment must be rendered here
-    prepared = {spec.index: from_meta(spec, rows[clip.clip_id][1] or {}, wav_missing)
-                for spec, clip in zip(campaign.clips, good, strict=True)}
-    problems = [_problem(len(good) + n, c.original_filename, f"{c.language}, {c.speaker}",
-                         rows[c.clip_id][2] or "failed", rows[c.clip_id][3] or "failed")
-                for n, c in enumerate(failed, start=1)]
+    campaign = engine_campaign(plan, inputs, logo, clips=good)
+    prepared: dict[int, PreparedClip] = {
+        spec.index: from_meta(spec, rows[clip.clip_id][1] or {})
+        for spec, clip in zip(campaign.clips, good, strict=True)}
+    problems = [ClipProblem(c.index, c.original_filename, f"{c.language}, {c.speaker}",
+                            rows[c.clip_id][2] or "failed", rows[c.clip_id][3] or "failed")
+                for c in failed]
     cache = cache_dir(settings)
-    seg_dir = cache / "segments"
-    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache)
-    for key in segment_plan.missing_keys():
-        stored = segment_object_key(key)
-        if store.exists(stored):
-            store.get_file(stored, seg_dir / f"{key}.mov")
-    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache)
-    for key in segment_plan.missing_keys():  # a clip's segment not in the store: redo it here
-        item = segment_plan.todo[key].item
-        if item.startswith("clip"):
-            index = int(item[len("clip"):].split(":", 1)[0])
-            spec = campaign.clips[index - 1]
-            if not spec.file.exists():
-                store.get_file(good[index - 1].original_key, spec.file)
-            prepared[index] = prepare(campaign, spec, cache_dir=cache,
-                                      policy=policy_for(settings))
+    segments = ObjectSegments(store)
+    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache,
+                                 store=segments)
+    redo = segment_plan.missing_clips()
+    by_index = {c.index: c for c in good}
+    for index in redo:  # a clip's segment in no store: prepare the clip here, render it below
+        spec = next(s for s in campaign.clips if s.index == index)
+        if not spec.file.exists():
+            store.get_file(by_index[index].original_key, spec.file)
+        prepared[index] = prepare(campaign, spec, cache_dir=cache, policy=policy_for(settings))
+    if redo:
+        segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache,
+                                     store=segments)
     join_progress = {"value": 0.0}
 
     def on_event(event: dict[str, Any]) -> None:
         join_progress["value"] = max(join_progress["value"], float(event.get("overall") or 0))
 
     def beat() -> None:
-        value = CLIPS_SHARE + (1 - CLIPS_SHARE) * (1 - STORE_SHARE) * join_progress["value"]
+        value = state.CLIPS_SHARE + (1 - state.CLIPS_SHARE) * (1 - STORE_SHARE) \
+            * join_progress["value"]
         with unit_of_work(settings) as session:
             session.execute(
                 update(Compile)
-                .where(Compile.id == compile_id, Compile.status == "joining",
+                .where(Compile.id == compile_id, Compile.status == CompileStatus.JOINING,
                        Compile.join_worker == me)
                 .values(heartbeat_at=utcnow(), progress=round(min(value, 0.999), 4))
                 .execution_options(synchronize_session=False)
@@ -195,33 +198,35 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
     with Heartbeat(f"join-{compile_id[:8]}", beat):
         result = assemble(campaign, prepared, outdir, formats=plan.formats, cache_dir=cache,
                           jobs=max(1, settings.worker_threads), problems=problems,
-                          progress=on_event)
+                          progress=on_event, store=segments, plan=segment_plan)
         outputs = list(dict.fromkeys(result.outputs))
         clip_ids = [c.clip_id for c in good]
         for name in outputs:
             key = output_key(compile_id, name)
             path = outdir / name
             if not (store.exists(key) and store.size(key) == path.stat().st_size):
-                store.put_file(key, path, content_type_for(name))
-            with unit_of_work(settings) as session:
-                record_lineage(session, key, clip_ids, kind="output", compile_id=compile_id)
+                store.put_file(key, path, content_type(name))
+        with unit_of_work(settings) as session:
+            for name in outputs:
+                record_lineage(session, output_key(compile_id, name), clip_ids, kind="output",
+                               compile_id=compile_id)
     return _finish(settings, compile_id, me, outdir, outputs, plan, failed, rows)
 
 
 def _finish(settings: Settings, compile_id: str, me: str, outdir: Path, outputs: list[str],
-            plan: CompilePlan, failed: list[compile_stage.ClipPlan],
+            plan: CompilePlan, failed: list[ClipPlan],
             rows: dict[str, tuple[Any, ...]]) -> str:
     records = [
         {"name": name, "key": output_key(compile_id, name),
-         "content_type": content_type_for(name), "size": (outdir / name).stat().st_size}
+         "content_type": content_type(name), "size": (outdir / name).stat().st_size}
         for name in outputs
     ]
     with unit_of_work(settings) as session:
         row = session.get(Compile, compile_id)
-        if row is None or row.status != "joining" or row.join_worker != me:
-            return row.status if row is not None else "failed"
+        if row is None or row.status != CompileStatus.JOINING or row.join_worker != me:
+            return row.status if row is not None else CompileStatus.FAILED
         row.outputs = records
-        row.status, row.progress = "done", 1.0
+        row.status, row.progress = CompileStatus.DONE, 1.0
         row.finished_at = utcnow()
         row.heartbeat_at = None
         if failed:
@@ -232,4 +237,4 @@ def _finish(settings: Settings, compile_id: str, me: str, outdir: Path, outputs:
                              f"{rows[c.clip_id][3] or rows[c.clip_id][2]}" for c in failed))[:4000]
         else:
             row.error_code = row.error = None
-    return "done"
+    return CompileStatus.DONE

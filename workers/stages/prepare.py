@@ -2,10 +2,11 @@
 
 Claims the :class:`CompileClip` row (queued, or running with a lapsed lease: its worker died),
 fetches the original, runs the engine's ``prepare`` (probe, validate, trim, loudness) and
-``render_clip`` (its segment per format), stores each segment whole under its content key
-``segments/<key>.mov`` with its lineage, and keeps ``PreparedClip.to_meta()`` and the segment
-keys on the row, which is all the join needs. The worker that ends the last clip moves the
-compile on to its join (:func:`workers.stages.compile.try_join`).
+``render_clip`` (its segment per format) over the object store's segments (each stored whole
+under its content key ``segments/<key>.mov``, with its lineage), and keeps
+``PreparedClip.to_meta()`` and the segment keys on the row, which is all the join needs. The
+worker that ends the last clip moves the compile on to its join
+(:func:`service.renders.state.try_join`).
 
 Failure is bounded: every claim counts an attempt (a SIGKILLed worker's too). A failed attempt
 puts the row back to ``queued`` with its error and raises, so Dramatiq retries with backoff;
@@ -25,18 +26,22 @@ from sqlalchemy import and_, or_, select, update
 
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, utcnow
+from service.renders import state
+from service.renders.outputs import segment_key
+from service.renders.plan import engine_campaign, load_plan
+from service.renders.status import ClipStatus, CompileStatus
 from service.settings import Settings
+from workers.media.compile import prepare, render_clip
 from workers.media.errors import MediaError
-from workers.stages import compile as compile_stage
 from workers.stages.common import (
     Busy,
     Heartbeat,
+    ObjectSegments,
     cache_dir,
     lease_cutoff,
     record_lineage,
     scratch,
     seconds_until_lapse,
-    segment_object_key,
     store_for,
     worker_id,
 )
@@ -66,12 +71,12 @@ class ClipProgress:
             self.value = max(self.value, min(1.0, value))
 
     def on_event(self, event: dict[str, Any]) -> None:
-        """``render_clip``'s progress events: ``{"item": "clip1:square", "fraction": ...}``."""
-        item = str(event.get("item", ""))
-        if ":" not in item:
+        """``render_clip``'s progress events: one ``fraction`` per ``format`` rendered."""
+        fmt = event.get("format")
+        if event.get("stage") != "render" or not fmt:
             return
         with self.lock:
-            self.renders[item] = float(event.get("fraction") or 0.0)
+            self.renders[str(fmt)] = float(event.get("fraction") or 0.0)
             done = sum(self.renders.values()) / max(self.formats, 1)
             self.value = max(self.value, PREPARE_SHARE + RENDER_SHARE * min(1.0, done))
 
@@ -85,7 +90,7 @@ def claim(settings: Settings, compile_clip_id: str) -> CompileClip | Busy | None
     now = utcnow()
     compile_running = (
         select(Compile.id)
-        .where(Compile.id == CompileClip.compile_id, Compile.status == "running")
+        .where(Compile.id == CompileClip.compile_id, Compile.status == CompileStatus.RUNNING)
         .exists()
     )
     with unit_of_work(settings) as session:
@@ -94,12 +99,12 @@ def claim(settings: Settings, compile_clip_id: str) -> CompileClip | Busy | None
             .where(
                 CompileClip.id == compile_clip_id,
                 compile_running,
-                or_(CompileClip.status == "queued",
-                    and_(CompileClip.status == "running",
+                or_(CompileClip.status == ClipStatus.QUEUED,
+                    and_(CompileClip.status == ClipStatus.RUNNING,
                          or_(CompileClip.heartbeat_at.is_(None),
                              CompileClip.heartbeat_at < lease_cutoff(settings)))),
             )
-            .values(status="running", attempts=CompileClip.attempts + 1, worker_id=me,
+            .values(status=ClipStatus.RUNNING, attempts=CompileClip.attempts + 1, worker_id=me,
                     heartbeat_at=now, started_at=now, finished_at=None)
             .execution_options(synchronize_session=False)
         )
@@ -108,7 +113,7 @@ def claim(settings: Settings, compile_clip_id: str) -> CompileClip | Busy | None
             return None
         session.refresh(row)
         if getattr(result, "rowcount", 0) != 1:
-            if row.status == "running":
+            if row.status == ClipStatus.RUNNING:
                 return Busy(seconds_until_lapse(settings, row.heartbeat_at) + 1.0)
             return None
         session.expunge(row)
@@ -126,10 +131,10 @@ def run(compile_clip_id: str, settings: Settings) -> str | Busy | None:
         return claimed
     row = claimed
     if row.attempts > max_attempts(settings):
-        _end(settings, row, "failed", code=row.error_code or "too_many_attempts",
+        _end(settings, row, ClipStatus.FAILED, code=row.error_code or "too_many_attempts",
              error=row.error or f"the clip was tried {row.attempts - 1} times and never "
                                 "finished (its worker stopped each time)")
-        return "failed"
+        return ClipStatus.FAILED
     try:
         return _prepare(settings, row)
     except Exception as exc:
@@ -138,8 +143,8 @@ def run(compile_clip_id: str, settings: Settings) -> str | Busy | None:
         if row.attempts >= max_attempts(settings):
             log.warning("clip %s of compile %s failed for good after %d attempts: %s",
                         row.clip_id, row.compile_id, row.attempts, message)
-            _end(settings, row, "failed", code=code, error=message)
-            return "failed"
+            _end(settings, row, ClipStatus.FAILED, code=code, error=message)
+            return ClipStatus.FAILED
         log.warning("clip %s of compile %s failed (attempt %d of %d), will retry: %s",
                     row.clip_id, row.compile_id, row.attempts, max_attempts(settings), message)
         _release(settings, row, code, message)
@@ -150,13 +155,13 @@ def run(compile_clip_id: str, settings: Settings) -> str | Busy | None:
 
 
 def _prepare(settings: Settings, row: CompileClip) -> str | None:
-    from workers.media.compile import prepare, render_clip
-
+    """Load the clip's plan, fetch its original, prepare and render it, keep the result."""
     with unit_of_work(settings) as session:
-        plan, _problems = compile_stage.load_plan(session, row.compile_id, add_missing=False)
-    clip = next((c for c in plan.clips if c.clip_id == row.clip_id), None)
+        plan = load_plan(session, row.compile_id, clip_ids=[row.clip_id])
+        state.leave_out(session, plan)
+    clip = plan.clip(row.clip_id)
     if clip is None:  # consent withdrawn (row now skipped) or no text (row failed)
-        compile_stage.join_if_ready(settings, row.compile_id)
+        state.join_if_ready(settings, row.compile_id)
         return None
     progress = ClipProgress(formats=len(plan.formats))
     me = row.worker_id
@@ -165,38 +170,37 @@ def _prepare(settings: Settings, row: CompileClip) -> str | None:
         with unit_of_work(settings) as session:
             session.execute(
                 update(CompileClip)
-                .where(CompileClip.id == row.id, CompileClip.status == "running",
+                .where(CompileClip.id == row.id, CompileClip.status == ClipStatus.RUNNING,
                        CompileClip.worker_id == me)
                 .values(heartbeat_at=utcnow(), progress=round(progress.value, 4))
                 .execution_options(synchronize_session=False)
             )
-            compile_stage.touch_compile(session, row.compile_id)
+            state.touch_compile(session, row.compile_id)
 
     store = store_for(settings)
     with scratch(settings, "clips", row.id) as folder, \
             Heartbeat(f"clip-{row.id[:8]}", beat):
-        campaign = compile_stage.build_campaign(plan, folder, clips=(clip,))
+        campaign = engine_campaign(plan, folder, clips=(clip,))
         spec = campaign.clips[0]
         store.get_file(clip.original_key, spec.file)
         progress.set(0.05)
         prepared = prepare(campaign, spec, cache_dir=cache_dir(settings),
                            policy=policy_for(settings))
         progress.set(PREPARE_SHARE)
-        segments = render_clip(campaign, prepared, plan.formats, cache_dir=cache_dir(settings),
-                               progress=progress.on_event)
+        segments = ObjectSegments(store)
+        rendered = render_clip(campaign, prepared, plan.formats, cache_dir=cache_dir(settings),
+                               progress=progress.on_event, store=segments)
         progress.set(PREPARE_SHARE + RENDER_SHARE)
-        keys: list[str] = []
-        for n, segment in enumerate(segments, start=1):
-            key = segment_object_key(segment.key)
-            if not (store.exists(key) and store.size(key) == segment.path.stat().st_size):
-                store.put_file(key, segment.path, "video/quicktime")
-            with unit_of_work(settings) as session:
-                record_lineage(session, key, [row.clip_id], kind="segment",
-                               compile_id=row.compile_id)
-            keys.append(segment.key)
+        for n, segment in enumerate(rendered, start=1):
+            segments.put(segment.key, segment.path)  # a segment this machine already had
             progress.set(PREPARE_SHARE + RENDER_SHARE + (1 - PREPARE_SHARE - RENDER_SHARE)
-                         * n / len(segments))
-    return _end(settings, row, "done", prepared=prepared.to_meta(), segments=keys)
+                         * n / len(rendered))
+        with unit_of_work(settings) as session:
+            for segment in rendered:
+                record_lineage(session, segment_key(segment.key), [row.clip_id],
+                               kind="segment", compile_id=row.compile_id)
+    return _end(settings, row, ClipStatus.DONE, prepared=prepared.to_meta(),
+                segments=[s.key for s in rendered])
 
 
 def _end(settings: Settings, row: CompileClip, status: str, *, code: str | None = None,
@@ -208,11 +212,11 @@ def _end(settings: Settings, row: CompileClip, status: str, *, code: str | None 
             "status": status, "finished_at": utcnow(), "heartbeat_at": None,
             "error_code": code, "error": error[:4000] if error else None,
         }
-        if status == "done":
+        if status == ClipStatus.DONE:
             values.update(progress=1.0, prepared=prepared, segments=segments)
         result = session.execute(
             update(CompileClip)
-            .where(CompileClip.id == row.id, CompileClip.status == "running",
+            .where(CompileClip.id == row.id, CompileClip.status == ClipStatus.RUNNING,
                    CompileClip.worker_id == row.worker_id)
             .values(**values)
             .execution_options(synchronize_session=False)
@@ -221,8 +225,8 @@ def _end(settings: Settings, row: CompileClip, status: str, *, code: str | None 
             log.warning("clip row %s was taken over by another worker; its result stands",
                         row.id)
             return None
-        compile_stage.touch_compile(session, row.compile_id)
-    compile_stage.join_if_ready(settings, row.compile_id)
+        state.touch_compile(session, row.compile_id)
+    state.join_if_ready(settings, row.compile_id)
     return status
 
 
@@ -231,8 +235,9 @@ def _release(settings: Settings, row: CompileClip, code: str, message: str) -> N
     with unit_of_work(settings) as session:
         session.execute(
             update(CompileClip)
-            .where(CompileClip.id == row.id, CompileClip.status == "running",
+            .where(CompileClip.id == row.id, CompileClip.status == ClipStatus.RUNNING,
                    CompileClip.worker_id == row.worker_id)
-            .values(status="queued", heartbeat_at=None, error_code=code, error=message[:4000])
+            .values(status=ClipStatus.QUEUED, heartbeat_at=None, error_code=code,
+                    error=message[:4000])
             .execution_options(synchronize_session=False)
         )

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.media.campaign import Campaign, CampaignError, Card, load_campaign
+from workers.media.campaign import Campaign, Card
+from workers.media.campaign_file import CampaignError, CampaignFile, load_campaign
 from workers.media.style import Brand
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "stay-at-home"
@@ -62,7 +63,9 @@ def write(tmp_path: Path, text: str, files: tuple[str, ...] = (
         "clips/ur.mp4", "clips/pl.webm", "clips/syl.mp4", "logo.png", "pl.srt")) -> Path:
     for rel in files:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_bytes(b"x")
+        (tmp_path / rel).write_bytes(
+            b"1\n00:00:01,000 --> 00:00:02,500\nZostan w domu.\n" if rel.endswith(".srt")
+            else b"x")
     (tmp_path / "translations").mkdir(exist_ok=True)
     (tmp_path / "translations" / "pl.po").write_text(PL_PO, encoding="utf-8")
     path = tmp_path / "campaign.yaml"
@@ -82,11 +85,12 @@ def problems(path: Path) -> list[str]:
 
 
 def test_good_campaign_loads(tmp_path: Path) -> None:
-    c = load_campaign(write(tmp_path, GOOD))
-    assert isinstance(c, Campaign)
+    f = load_campaign(write(tmp_path, GOOD))
+    c = f.campaign
+    assert isinstance(f, CampaignFile) and isinstance(c, Campaign)
     assert c.title == "Stay at Home" and c.language == "en" and c.translation_language == "en"
-    assert c.script == ("Stay at home.", "Protect the NHS.", "Save lives.")
-    assert c.translation == c.script
+    assert f.script == ("Stay at home.", "Protect the NHS.", "Save lives.")
+    assert f.translation == f.script
     assert c.intro == Card("Walsall for All", 3.0, (tmp_path / "logo.png").resolve())
     assert c.outro == Card("walsall.gov.uk/coronavirus", 4.5, None)
     assert c.brand == Brand("#1d3557", "#ffffff", "#f1c40f")
@@ -96,11 +100,14 @@ def test_good_campaign_loads(tmp_path: Path) -> None:
     ur, pl, syl = c.clips
     assert (ur.index, ur.language, ur.speaker, ur.role) == (1, "ur", "Imran Qureshi",
                                                            "Imam, Jamia Mosque")
-    assert ur.file == (tmp_path / "clips/ur.mp4").resolve() and ur.line == 11
+    assert ur.file == (tmp_path / "clips/ur.mp4").resolve() and f.lines[1] == 11
     assert pl.sentences == ("Zostań w domu.", "Chroń NHS.", "Ratuj życie.")
-    assert pl.trim == (0.4, 7.9) and pl.captions == (tmp_path / "pl.srt").resolve()
+    assert pl.trim == (0.4, 7.9) and f.captions[2] == (tmp_path / "pl.srt").resolve()
+    assert pl.subtitles is not None and [e.text for e in pl.subtitles] == ["Zostan w domu."]
     assert syl.language_name == "ꠍꠤꠟꠐꠤ / Sylheti" and len(syl.sentences) == 3
-    assert ur.trim is None and ur.captions is None
+    assert ur.trim is None and ur.subtitles is None and 1 not in f.captions
+    # the campaign's one translation line, on every clip not in the translation language
+    assert ur.translation == pl.translation == f.translation
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -112,7 +119,8 @@ clips:
   - {file: a.mp4, language: pl, speaker: A, role: "", text: [Raz., Dwa.]}
   - {file: b.mp4, language: en-GB, speaker: B, role: R}
 """
-    c = load_campaign(write(tmp_path, text, ("a.mp4", "b.mp4")))
+    f = load_campaign(write(tmp_path, text, ("a.mp4", "b.mp4")))
+    c = f.campaign
     assert c.formats == ("landscape",) and c.brand == Brand() and c.loudness_target == -16.0
     assert c.intro is None and c.outro is None
     assert c.clips[0].role == ""
@@ -126,7 +134,8 @@ def test_example_campaign_is_valid(tmp_path: Path) -> None:
     (dest / "clips").mkdir()
     for rel in ("ur.mp4", "pl.webm", "pa.mov", "bn.mp4", "ro.webm", "lt.mp4"):
         (dest / "clips" / rel).write_bytes(b"x")
-    c = load_campaign(dest / "campaign.yaml")
+    f = load_campaign(dest / "campaign.yaml")
+    c = f.campaign
     assert [clip.language for clip in c.clips] == ["ur", "pl", "pa-Guru", "bn", "ro", "lt"]
     assert c.clips[1].sentences == ("Zostań w domu.", "Chroń NHS.", "Ratuj życie.")
     assert all(len(clip.sentences) == 3 for clip in c.clips)
@@ -255,7 +264,8 @@ def test_catalog_problems(tmp_path: Path, po_body: str, message: str) -> None:
 def test_unknown_keys_are_warnings(tmp_path: Path) -> None:
     text = GOOD.replace("title: Stay at Home", "title: Stay at Home\nsubtitle: x").replace(
         "    speaker: Anna Nowak", "    speaker: Anna Nowak\n    speeker: typo")
-    c = load_campaign(write(tmp_path, text))
+    f = load_campaign(write(tmp_path, text))
+    c = f.campaign
     assert any("line 2: unknown key 'subtitle'" in w for w in c.warnings)
     assert any("clip 2 (pl, Anna Nowak): unknown key 'speeker' in the clip is ignored; did you "
                "mean 'speaker'?" in w for w in c.warnings)
@@ -263,7 +273,8 @@ def test_unknown_keys_are_warnings(tmp_path: Path) -> None:
 
 def test_norwegian_is_not_false(tmp_path: Path) -> None:
     text = GOOD.replace("    language: ur\n", "    language: no\n")
-    c = load_campaign(write(tmp_path, text))
+    f = load_campaign(write(tmp_path, text))
+    c = f.campaign
     assert c.clips[0].language == "no"
 
 
@@ -272,18 +283,20 @@ def test_translation_language_from_translations_key(tmp_path: Path) -> None:
         "loudness: -14",
         'loudness: -14\ntranslations:\n  cy: ["Arhoswch gartref.", "Diogelwch y GIG.", '
         '"Achubwch fywydau."]')
-    c = load_campaign(write(tmp_path, text))
-    assert c.translation == ("Arhoswch gartref.", "Diogelwch y GIG.", "Achubwch fywydau.")
+    f = load_campaign(write(tmp_path, text))
+    assert f.translation == ("Arhoswch gartref.", "Diogelwch y GIG.", "Achubwch fywydau.")
 
 
 def test_translation_language_from_po_or_clip(tmp_path: Path) -> None:
     text = GOOD.replace("translation_language: en", "translation_language: pl").replace(
         "loudness: -14", "loudness: -14\ntranslations: {pl: translations/pl.po}")
-    c = load_campaign(write(tmp_path, text))
-    assert c.translation == ("Zostań w domu.", "Chroń NHS.", "Ratuj życie.")
+    f = load_campaign(write(tmp_path, text))
+    c = f.campaign
+    assert f.translation == ("Zostań w domu.", "Chroń NHS.", "Ratuj życie.")
     text = GOOD.replace("translation_language: en", "translation_language: ur")
-    c = load_campaign(write(tmp_path, text))
-    assert c.translation == c.clips[0].sentences
+    f = load_campaign(write(tmp_path, text))
+    c = f.campaign
+    assert f.translation == c.clips[0].sentences
 
 
 def test_translation_language_without_text_is_an_error(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from tests.fixtures.media import (
     mediarecorder_webm,
     picture_marks,
 )
-from workers.media.campaign import load_campaign
+from workers.media.campaign_file import load_campaign
 from workers.media.compile import compile_campaign
 
 pytestmark = pytest.mark.media
@@ -72,7 +72,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
          "role": "Imam, Jamia Mosque", "text": URDU},
     ])
     out = folder / "out"
-    result = compile_campaign(load_campaign(path), out, formats=["landscape", "portrait"],
+    result = compile_campaign(load_campaign(path).campaign, out, formats=["landscape", "portrait"],
                               jobs=2)
     return out, result.report
 
@@ -187,7 +187,7 @@ def test_recompile_with_nothing_changed_renders_and_rewrites_nothing(
     files = [p for p in out.rglob("*") if p.is_file() and ".cache" not in p.parts]
     before = {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
               for p in files}
-    campaign = load_campaign(out.parent / "campaign.yaml")
+    campaign = load_campaign(out.parent / "campaign.yaml").campaign
     started = time.monotonic()
     result = compile_campaign(campaign, out, formats=["landscape", "portrait"], jobs=2)
     assert time.monotonic() - started < 10

@@ -11,7 +11,7 @@ import pytest
 from tests.fixtures import measure
 from tests.fixtures.media import hls_playlist, make_clip, not_media
 from tests.unit.media.test_compile import SCRIPT, write_campaign
-from workers.media.campaign import load_campaign
+from workers.media.campaign_file import load_campaign
 from workers.media.compile import CompileError, compile_campaign
 
 pytestmark = pytest.mark.media
@@ -32,14 +32,14 @@ def test_changing_one_clip_re_renders_that_clip_only(tmp_path: Path) -> None:
     ]
     path = write_campaign(tmp_path, clips, intro=None, outro=None, formats=["square"])
     out = tmp_path / "out"
-    first = compile_campaign(load_campaign(path), out, jobs=2)
+    first = compile_campaign(load_campaign(path).campaign, out, jobs=2)
     assert first.segments_rendered == 2
     video = out / "video-square.mp4"
     before = video.stat().st_mtime_ns
 
     clips[1]["role"] = "Pastor, St Mary's"  # a changed recipe for clip B only
     path = write_campaign(tmp_path, clips, intro=None, outro=None, formats=["square"])
-    second = compile_campaign(load_campaign(path), out, jobs=2)
+    second = compile_campaign(load_campaign(path).campaign, out, jobs=2)
     assert second.segments_rendered == 1
     assert second.segments_reused == 1
     assert "video-square.mp4" in second.outputs_written
@@ -63,7 +63,7 @@ def test_bad_clips_are_all_listed_and_skip_bad_compiles_the_rest(tmp_path: Path)
     path = write_campaign(tmp_path, clips, intro=None, outro=None, formats=["square"])
 
     with pytest.raises(CompileError) as caught:
-        compile_campaign(load_campaign(path), tmp_path / "out", jobs=2)
+        compile_campaign(load_campaign(path).campaign, tmp_path / "out", jobs=2)
     codes = {p.file.rsplit("/", 1)[-1]: p.code for p in caught.value.problems}
     assert codes == {"mute.mp4": "no_audio", "silent.mp4": "silent", "short.mp4": "too_short",
                      "letter.mp4": "not_media", "playlist.mp4": "unsafe_input"}
@@ -97,7 +97,7 @@ def test_given_trim_subtitle_override_and_another_translation_language(tmp_path:
           "trim": {"start": 0.5, "end": 4.8}, "captions": "ur.srt"}],
         intro=None, outro=None, formats=["square"], translation_language="cy",
         translations={"cy": welsh})
-    result = compile_campaign(load_campaign(path), tmp_path / "out", jobs=2)
+    result = compile_campaign(load_campaign(path).campaign, tmp_path / "out", jobs=2)
     clip = result.report["clips"][0]
     assert clip["trim"] == {"start": 0.5, "end": 4.8, "auto": False}
     cues = clip["cues"]["square"]

@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures import measure
 from tests.fixtures.media import make_clip, mediarecorder_webm
 from tests.unit.media.test_compile import SCRIPT, write_campaign
-from workers.media.campaign import load_campaign
+from workers.media.campaign_file import load_campaign
 from workers.media.compile import compile_campaign
 
 pytestmark = pytest.mark.media
@@ -42,7 +42,7 @@ def test_input_kind_compiles(tmp_path: Path, kind: str) -> None:
     path = write_campaign(tmp_path, [{"file": f"clips/{clip.name}", "language": "en",
                                       "speaker": "Jane", "role": "Nurse", "text": SCRIPT}],
                           intro=None, outro=None, formats=["square"])
-    result = compile_campaign(load_campaign(path), tmp_path / "out", jobs=2)
+    result = compile_campaign(load_campaign(path).campaign, tmp_path / "out", jobs=2)
     video = tmp_path / "out" / "video-square.mp4"
     info = measure.ffprobe_all(video)
     v = next(s for s in info["streams"] if s["codec_type"] == "video")

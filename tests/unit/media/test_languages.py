@@ -89,3 +89,16 @@ def test_a_trailing_newline_is_not_part_of_a_tag() -> None:
     assert is_valid_tag("ur") and is_valid_tag("pa-Arab")
     for bad in ("ur\n", "ur\r\n", "../ur", "ur/..", "ur ", "u\u202er"):
         assert not is_valid_tag(bad), repr(bad)
+
+
+def test_one_language_match_with_one_fallback() -> None:
+    from workers.media.languages import best_match, same_language
+
+    assert same_language("en-GB", "en") and same_language("en", "EN_gb")
+    assert same_language("pa-Arab", "pa") and same_language("ur", "UR")
+    assert not same_language("pa-Arab", "pa-Guru")  # another script is another text
+    assert not same_language("en-GB", "en-US")
+    assert not same_language("ur", None) and not same_language("", "")
+    assert best_match("en-GB", ["en", "en-GB"]) == "en-GB"  # exact first
+    assert best_match("en-GB", ["pl", "en"]) == "en"
+    assert best_match("pa-Guru", ["pa-Arab"]) is None

@@ -10,6 +10,9 @@ import pytest
 
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, Consent, utcnow
+from service.renders import state
+from service.renders.plan import CompileRefused, load_plan
+from service.renders.status import ClipStatus
 from tests.fixtures import service_rows as rows
 from tests.fixtures.service_env import Env, service_env
 from workers.stages import compile as stage
@@ -46,8 +49,9 @@ def test_only_approved_clips_with_live_consent_are_planned(env: Env, fake: Path)
         rows.clip(s, env.store, camp, fake, status="rejected")
         comp = _compile(s, camp)
     with unit_of_work(env.settings) as s:
-        plan, problems = stage.load_plan(s, comp.id)
-    assert problems == []
+        plan = load_plan(s, comp.id, include_unlisted=True)
+        state.sync_clip_rows(s, plan)
+    assert plan.left_out == ()
     assert [c.clip_id for c in plan.clips] == [ok.id]
     with unit_of_work(env.settings) as s:
         ccs = s.query(CompileClip).filter_by(compile_id=comp.id).all()
@@ -62,13 +66,16 @@ def test_withdrawal_after_the_compile_was_requested_skips_the_clip(env: Env, fak
         gone = rows.clip(s, env.store, camp, fake)
         comp = _compile(s, camp)
     with unit_of_work(env.settings) as s:
-        stage.load_plan(s, comp.id)
+        state.sync_clip_rows(s, load_plan(s, comp.id, include_unlisted=True))
     with unit_of_work(env.settings) as s:  # the person withdraws before the stage runs again
         for consent in s.query(Consent).filter_by(clip_id=gone.id):
             consent.withdrawn_at = utcnow()
     with unit_of_work(env.settings) as s:
-        plan, _ = stage.load_plan(s, comp.id)
+        plan = load_plan(s, comp.id)
         assert [c.clip_id for c in plan.clips] == [keep.id]
+        # the loader only reads: the stage that loaded it moves the clip's state on
+        assert s.query(CompileClip).filter_by(clip_id=gone.id).one().status == ClipStatus.QUEUED
+        state.leave_out(s, plan)
         skipped = s.query(CompileClip).filter_by(compile_id=comp.id, clip_id=gone.id).one()
         assert (skipped.status, skipped.error_code) == ("skipped", "no_consent")
 
@@ -92,13 +99,13 @@ def test_consent_through_the_invite_counts_and_its_withdrawal_wins(env: Env, fak
         s.add(consent)
         comp = _compile(s, camp)
     with unit_of_work(env.settings) as s:
-        plan, _ = stage.load_plan(s, comp.id)
+        plan = load_plan(s, comp.id, include_unlisted=True)
         assert [c.clip_id for c in plan.clips] == [clip.id]
         assert plan.clips[0].sentences == rows.URDU  # the approved translation is its text
         assert plan.clips[0].speaker == "Imam Yusuf"
         s.get(Consent, consent.id).withdrawn_at = utcnow()
-    with unit_of_work(env.settings) as s, pytest.raises(stage.CompileRefused) as err:
-        stage.load_plan(s, comp.id)
+    with unit_of_work(env.settings) as s, pytest.raises(CompileRefused) as err:
+        load_plan(s, comp.id, include_unlisted=True)
     assert err.value.code == "no_clips"
 
 
@@ -130,23 +137,19 @@ def test_claim_starts_a_queued_compile_once(env: Env, fake: Path) -> None:
         org = rows.organisation(s)
         comp = _compile(s, rows.campaign(s, org))
     with unit_of_work(env.settings) as s:
-        assert stage.claim(s, comp.id) is True
+        assert state.claim(s, comp.id) is True
     with unit_of_work(env.settings) as s:
-        assert stage.claim(s, comp.id) is False  # running: started already
+        assert state.claim(s, comp.id) is False  # running: started already
         row = s.get(Compile, comp.id)
         assert (row.status, row.attempts) == ("running", 1)
         row.status = "done"
     assert stage.run(comp.id, env.settings) is None  # done stays done: a second run is a no-op
 
 
-def test_manual_cues_become_an_srt_in_original_seconds(tmp_path: Path) -> None:
-    from workers.media.captions import parse_subtitles
+def test_manual_cues_time_the_sentences_in_original_seconds() -> None:
+    from service.clips.text import cue_entries
 
-    plan = stage.ClipPlan(clip_id="c", index=1, original_key="k", original_filename="a.mp4",
-                          language="en", language_name=None, speaker="S", role="R",
-                          sentences=rows.SCRIPT, trim=(0.5, 4.0),
-                          cues=((0.6, 1.5), (1.6, 2.5)))
-    entries = parse_subtitles(stage.write_cue_srt(plan, tmp_path / "c.srt"))
+    entries = cue_entries(rows.SCRIPT, ((0.6, 1.5), (1.6, 2.5)))
     assert [(e.start, e.end) for e in entries] == [(0.6, 1.5), (1.6, 2.5)]
     assert entries[0].text == "Stay at home."
     assert entries[1].text == "Protect the NHS. Save lives."  # extra sentences join the last

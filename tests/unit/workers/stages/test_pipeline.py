@@ -13,6 +13,7 @@ import pytest
 from service import jobs, queue
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, utcnow
+from service.renders import state
 from tests.fixtures import service_rows as rows
 from tests.fixtures.service_env import Env, service_env
 from workers.stages import compile as stage
@@ -73,7 +74,7 @@ def test_exactly_one_join_when_the_last_clips_end_together(env: Env) -> None:
             with unit_of_work(env.settings) as s:
                 s.get(CompileClip, cc_id).status = "done"
             b.wait()
-            out.append(stage.join_if_ready(env.settings, cid))
+            out.append(state.join_if_ready(env.settings, cid))
 
         threads = [threading.Thread(target=finish, args=(cc,)) for cc in cc_ids]
         for t in threads:
@@ -95,11 +96,11 @@ def test_no_join_while_a_clip_is_running_and_a_failed_clip_does_not_block(env: E
         a, b = s.query(CompileClip).filter_by(compile_id=compile_id).all()
         a.status, b.status = "done", "running"
         b_id = b.id
-    assert stage.join_if_ready(env.settings, compile_id) is False
+    assert state.join_if_ready(env.settings, compile_id) is False
     with unit_of_work(env.settings) as s:
         s.get(CompileClip, b_id).status = "failed"
-    assert stage.join_if_ready(env.settings, compile_id) is True
-    assert stage.join_if_ready(env.settings, compile_id) is False  # once only
+    assert state.join_if_ready(env.settings, compile_id) is True
+    assert state.join_if_ready(env.settings, compile_id) is False  # once only
 
 
 def test_clip_claim_is_exclusive_until_the_lease_lapses(env: Env) -> None:
