@@ -29,7 +29,7 @@ from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service import jobs
-from service.clips.repository import compilable_clips
+from service.consent import service as consent
 from service.db import unit_of_work
 from service.models import (
     Campaign as CampaignRow,
@@ -185,6 +185,8 @@ class ClipPlan:
     sentences: tuple[str, ...]
     trim: tuple[float, float] | None
     cues: tuple[tuple[float, float], ...] | None
+    channels: tuple[str, ...] = ()
+    """The channels the person agreed to (which outputs the clip may appear in)."""
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,9 @@ def load_plan(session: Session, compile_id: str, *, add_missing: bool = True
             select(CampaignLanguage).where(CampaignLanguage.campaign_id == campaign.id)
         )
     }
-    eligible = list(compilable_clips(session, campaign.id))
+    formats = tuple(row.formats or campaign.formats or ["landscape"])
+    selection = consent.select_for_compile(session, campaign.id, formats)
+    eligible = selection.clips
     eligible_ids = {c.id for c in eligible}
     existing = {
         cc.clip_id: cc
@@ -298,7 +302,18 @@ def load_plan(session: Session, compile_id: str, *, add_missing: bool = True
     }
     for clip_id, cc in existing.items():
         if clip_id not in eligible_ids and cc.status != "skipped":
-            cc.status, cc.error_code = "skipped", "no_consent"
+            code = selection.excluded.get(clip_id, "no_consent")
+            cc.status, cc.error_code = "skipped", code
+            cc.error = ("the person did not agree to any channel this compile's outputs are "
+                        "made for" if code == "channel_not_agreed"
+                        else "consent was withdrawn or is missing")
+    if add_missing:  # approved but in no output: listed on the compile, never rendered
+        for clip_id, code in selection.excluded.items():
+            if clip_id not in existing:
+                session.add(CompileClip(
+                    compile_id=row.id, clip_id=clip_id, status="skipped", error_code=code,
+                    error="the person did not agree to any channel this compile's outputs "
+                          "are made for"))
     problems: list[str] = []
     plans: list[ClipPlan] = []
     for clip in eligible:
@@ -332,12 +347,12 @@ def load_plan(session: Session, compile_id: str, *, add_missing: bool = True
             sentences=texts,
             trim=_trim(clip),
             cues=_cues(clip),
+            channels=selection.channels.get(clip.id, ()),
         ))
     session.flush()
     if not plans and not problems:
         raise CompileRefused(
             "no clip can be compiled: none is approved with a consent record", code="no_clips")
-    formats = tuple(row.formats or campaign.formats or ["landscape"])
     plan = CompilePlan(
         compile_id=row.id,
         title=campaign.title,

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from service.consent import service as consent
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, utcnow
 from service.settings import Settings
@@ -127,9 +128,6 @@ def _problem(index: int, file: str, label: str, code: str, message: str) -> Any:
 
 
 def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
-    from workers.media.compile import assemble, plan_segments, prepare
-    from workers.media.prepare import from_meta
-
     with unit_of_work(settings) as session:
         plan, _ = compile_stage.load_plan(session, compile_id, add_missing=False)
         rows = {cc.clip_id: (cc.status, cc.prepared, cc.error_code, cc.error)
@@ -143,38 +141,10 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
         raise compile_stage.CompileRefused(
             "no clip could be prepared" + (f": {first[3]}" if first and first[3] else ""),
             code=(first[2] if first and first[2] else "no_clips"))
-    inputs = folder / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
     store = store_for(settings)
-    logo = None
-    if plan.logo_key:
-        logo = inputs / f"logo{compile_stage.suffix_of(plan.logo_key)}"
-        if not logo.exists():
-            store.get_file(plan.logo_key, logo)
-    campaign = compile_stage.build_campaign(plan, inputs, logo, clips=good)
-    wav_missing = folder / "no-audio.wav"  # only read if a clip segment must be rendered here
-    prepared = {spec.index: from_meta(spec, rows[clip.clip_id][1] or {}, wav_missing)
-                for spec, clip in zip(campaign.clips, good, strict=True)}
     problems = [_problem(len(good) + n, c.original_filename, f"{c.language}, {c.speaker}",
                          rows[c.clip_id][2] or "failed", rows[c.clip_id][3] or "failed")
                 for n, c in enumerate(failed, start=1)]
-    cache = cache_dir(settings)
-    seg_dir = cache / "segments"
-    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache)
-    for key in segment_plan.missing_keys():
-        stored = segment_object_key(key)
-        if store.exists(stored):
-            store.get_file(stored, seg_dir / f"{key}.mov")
-    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache)
-    for key in segment_plan.missing_keys():  # a clip's segment not in the store: redo it here
-        item = segment_plan.todo[key].item
-        if item.startswith("clip"):
-            index = int(item[len("clip"):].split(":", 1)[0])
-            spec = campaign.clips[index - 1]
-            if not spec.file.exists():
-                store.get_file(good[index - 1].original_key, spec.file)
-            prepared[index] = prepare(campaign, spec, cache_dir=cache,
-                                      policy=policy_for(settings))
     join_progress = {"value": 0.0}
 
     def on_event(event: dict[str, Any]) -> None:
@@ -192,20 +162,135 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
             )
 
     outdir = folder / "out"
+    groups = consent_groups(plan.formats, good)
     with Heartbeat(f"join-{compile_id[:8]}", beat):
-        result = assemble(campaign, prepared, outdir, formats=plan.formats, cache_dir=cache,
-                          jobs=max(1, settings.worker_threads), problems=problems,
-                          progress=on_event)
-        outputs = list(dict.fromkeys(result.outputs))
-        clip_ids = [c.clip_id for c in good]
+        made_of: dict[str, list[str]] = {}
+        for n, group in enumerate(groups):
+            gdir = outdir if len(groups) == 1 else folder / f"group-{n}"
+            result = _assemble(settings, plan, group.clips, rows, folder, gdir, problems,
+                               on_event)
+            for name in dict.fromkeys(result.outputs):
+                if group.takes(name):
+                    if gdir != outdir:
+                        (outdir / name).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(gdir / name, outdir / name)
+                    made_of[name] = [c.clip_id for c in group.clips]
+        if len(groups) > 1 or any(len(g.clips) < len(good) for g in groups):
+            _note_left_out(outdir / "report.json", plan.formats, good)
+        outputs = list(made_of)
         for name in outputs:
             key = output_key(compile_id, name)
             path = outdir / name
             if not (store.exists(key) and store.size(key) == path.stat().st_size):
                 store.put_file(key, path, content_type_for(name))
             with unit_of_work(settings) as session:
-                record_lineage(session, key, clip_ids, kind="output", compile_id=compile_id)
+                record_lineage(session, key, made_of[name], kind="output", compile_id=compile_id)
     return _finish(settings, compile_id, me, outdir, outputs, plan, failed, rows)
+
+
+def _assemble(settings: Settings, plan: CompilePlan, good: tuple[compile_stage.ClipPlan, ...],
+              rows: dict[str, tuple[Any, ...]], folder: Path, outdir: Path,
+              problems: list[Any], on_event: Any) -> Any:
+    """Assemble the outputs of ``good`` (a consent group) into ``outdir``."""
+    from workers.media.compile import assemble, plan_segments, prepare
+    from workers.media.prepare import from_meta
+
+    inputs = folder / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    store = store_for(settings)
+    logo = None
+    if plan.logo_key:
+        logo = inputs / f"logo{compile_stage.suffix_of(plan.logo_key)}"
+        if not logo.exists():
+            store.get_file(plan.logo_key, logo)
+    campaign = compile_stage.build_campaign(plan, inputs, logo, clips=good)
+    wav_missing = folder / "no-audio.wav"  # only read if a clip segment must be rendered here
+    prepared = {spec.index: from_meta(spec, rows[clip.clip_id][1] or {}, wav_missing)
+                for spec, clip in zip(campaign.clips, good, strict=True)}
+    cache = cache_dir(settings)
+    seg_dir = cache / "segments"
+    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache)
+    for key in segment_plan.missing_keys():
+        stored = segment_object_key(key)
+        if store.exists(stored):
+            store.get_file(stored, seg_dir / f"{key}.mov")
+    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache)
+    for key in segment_plan.missing_keys():  # a clip's segment not in the store: redo it here
+        item = segment_plan.todo[key].item
+        if item.startswith("clip"):
+            index = int(item[len("clip"):].split(":", 1)[0])
+            spec = campaign.clips[index - 1]
+            if not spec.file.exists():
+                store.get_file(good[index - 1].original_key, spec.file)
+            prepared[index] = prepare(campaign, spec, cache_dir=cache,
+                                      policy=policy_for(settings))
+    return assemble(campaign, prepared, outdir, formats=plan.formats, cache_dir=cache,
+                    jobs=max(1, settings.worker_threads), problems=problems,
+                    progress=on_event)
+
+
+class ConsentGroup:
+    """Clips that may share some outputs, and which of the compile's outputs those are."""
+
+    def __init__(self, clips: tuple[compile_stage.ClipPlan, ...], formats: set[str],
+                 cuts: bool, companions: bool) -> None:
+        self.clips, self.formats, self.cuts, self.companions = clips, formats, cuts, companions
+
+    def takes(self, name: str) -> bool:
+        """Whether output ``name`` of this group's assembly is the compile's one."""
+        kind = consent.output_kind(name)
+        if kind == "cut":
+            return self.cuts
+        if kind is None:
+            return self.companions  # subtitles and the report go with the first video
+        return kind[len("video-"):] in self.formats
+
+
+def consent_groups(formats: tuple[str, ...], good: tuple[compile_stage.ClipPlan, ...]
+                   ) -> list[ConsentGroup]:
+    """Split the compile's outputs by the clips allowed in them (usually one group: all).
+
+    A clip goes only into outputs made for channels its person agreed to
+    (``service.consent``); outputs allowed the same clips are assembled together.
+    """
+    def allowed(needed: tuple[str, ...]) -> tuple[compile_stage.ClipPlan, ...]:
+        return tuple(c for c in good if consent.covers(c.channels, needed))
+
+    sets: dict[tuple[str, ...], ConsentGroup] = {}
+
+    def group_of(clips: tuple[compile_stage.ClipPlan, ...]) -> ConsentGroup:
+        return sets.setdefault(tuple(c.clip_id for c in clips),
+                               ConsentGroup(clips, set(), False, False))
+
+    for fmt in formats:
+        clips = allowed(consent.format_channels(fmt))
+        if clips:
+            group_of(clips).formats.add(fmt)
+    cut_clips = allowed(consent.OUTPUT_CHANNELS["cut"])
+    if cut_clips:
+        group_of(cut_clips).cuts = True
+    groups = list(sets.values())
+    if groups:  # subtitles and the report follow the first video (else the cuts)
+        groups[0].companions = True
+    return groups
+
+
+def _note_left_out(report: Path, formats: tuple[str, ...],
+                   good: tuple[compile_stage.ClipPlan, ...]) -> None:
+    """Say in ``report.json`` which clip was left out of which outputs, and why."""
+    import json
+
+    data = json.loads(report.read_text("utf-8"))
+    left = consent.left_out(formats, {c.clip_id: c.channels for c in good})
+    data["consent"] = {
+        "output_channels": {k: list(v) for k, v in consent.OUTPUT_CHANNELS.items()},
+        "left_out": [
+            {"clip_id": c.clip_id, "language": c.language, "outputs": left[c.clip_id],
+             "channels_agreed": list(c.channels), "reason": "channel_not_agreed"}
+            for c in good if c.clip_id in left
+        ],
+    }
+    report.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
 
 
 def _finish(settings: Settings, compile_id: str, me: str, outdir: Path, outputs: list[str],
