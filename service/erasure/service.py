@@ -236,7 +236,7 @@ def _pseudonymise_consents(session: Session, settings: Settings, clips: Sequence
     session.flush()
 
 
-def _erase(session: Session, settings: Settings, store: ObjectStore, clips: Sequence[Clip], *,
+def erase_clips(session: Session, settings: Settings, store: ObjectStore, clips: Sequence[Clip], *,
            actor: User | None, scope: str, organisation_id: str,
            leader_ids: set[str] | None = None, invite_ids: set[str] | None = None,
            campaign_ids: set[str] | None = None, recompile: bool = True) -> ErasureReport:
@@ -316,7 +316,7 @@ def erase_clip(session: Session, settings: Settings, store: ObjectStore, clip: C
     """Erase one clip and everything made from it."""
     campaign = session.get(Campaign, clip.campaign_id)
     assert campaign is not None
-    report = _erase(session, settings, store, [clip], actor=actor, scope="clip",
+    report = erase_clips(session, settings, store, [clip], actor=actor, scope="clip",
                     organisation_id=campaign.organisation_id)
     record(session, actor, "clip.erase", "erasure_report", report.id,
            f"clip erased: {len(report.objects_removed)} object(s) removed, "
@@ -333,7 +333,7 @@ def erase_leader(session: Session, settings: Settings, store: ObjectStore, leade
     if invite_ids:
         mine.append(Clip.invite_id.in_(invite_ids))
     clips = list(session.scalars(select(Clip).where(or_(*mine))))
-    report = _erase(session, settings, store, clips, actor=actor, scope="leader",
+    report = erase_clips(session, settings, store, clips, actor=actor, scope="leader",
                     organisation_id=leader.organisation_id, leader_ids={leader.id},
                     invite_ids=invite_ids)
     report.subject_ref = subject_ref(settings, leader.id)
@@ -354,7 +354,7 @@ def delete_campaign(session: Session, settings: Settings, store: ObjectStore,
     invite_ids = set(session.scalars(select(Invite.id).where(Invite.campaign_id == campaign.id)))
     compile_ids = set(session.scalars(select(Compile.id).where(
         Compile.campaign_id == campaign.id)))
-    report = _erase(session, settings, store, clips, actor=actor, scope="campaign",
+    report = erase_clips(session, settings, store, clips, actor=actor, scope="campaign",
                     organisation_id=campaign.organisation_id, invite_ids=invite_ids,
                     campaign_ids={campaign.id}, recompile=False)
     extra = find_compile_objects(session, compile_ids)
