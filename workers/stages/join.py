@@ -174,7 +174,7 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
                     if gdir != outdir:
                         (outdir / name).parent.mkdir(parents=True, exist_ok=True)
                         shutil.copyfile(gdir / name, outdir / name)
-                    made_of[name] = [c.clip_id for c in group.clips]
+                    made_of[name] = _sources(name, group.clips)
         if len(groups) > 1 or any(len(g.clips) < len(good) for g in groups):
             _note_left_out(outdir / "report.json", plan.formats, good)
         outputs = list(made_of)
@@ -227,6 +227,14 @@ def _assemble(settings: Settings, plan: CompilePlan, good: tuple[compile_stage.C
     return assemble(campaign, prepared, outdir, formats=plan.formats, cache_dir=cache,
                     jobs=max(1, settings.worker_threads), problems=problems,
                     progress=on_event)
+
+
+def _sources(name: str, clips: tuple[compile_stage.ClipPlan, ...]) -> list[str]:
+    """The clips an output is made from: a cut only has its language's clips."""
+    if name.startswith("cuts/"):
+        language = name[len("cuts/"):].rsplit("-", 1)[0]
+        return [c.clip_id for c in clips if c.language == language]
+    return [c.clip_id for c in clips]
 
 
 class ConsentGroup:
