@@ -221,6 +221,9 @@ def preview(request: Request, clip_id: str, db: DbSession, user: ViewerUser, sto
     """One frame of the clip with its captions drawn, as the compile will draw them."""
     clip = _load_clip(db, user, clip_id)
     campaign = load_campaign(db, user, clip.campaign_id)
+    if consent.may_use(db, clip, "review").code == "withdrawn":
+        raise WebError("Consent for this clip was withdrawn: no new preview is made of it.",
+                       code="consent_withdrawn", status_code=409)
     if format not in ("landscape", "portrait", "square"):
         raise WebError("unknown format", code="bad_format")
     try:

@@ -175,8 +175,9 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
                         (outdir / name).parent.mkdir(parents=True, exist_ok=True)
                         shutil.copyfile(gdir / name, outdir / name)
                     made_of[name] = _sources(name, group.clips)
-        if len(groups) > 1 or any(len(g.clips) < len(good) for g in groups):
-            _note_left_out(outdir / "report.json", plan.formats, good)
+        skipped = {cid: r[2] for cid, r in rows.items() if r[0] == "skipped"}
+        if skipped or len(groups) > 1 or any(len(g.clips) < len(good) for g in groups):
+            _note_left_out(outdir / "report.json", plan.formats, good, skipped)
         outputs = list(made_of)
         for name in outputs:
             key = output_key(compile_id, name)
@@ -284,8 +285,8 @@ def consent_groups(formats: tuple[str, ...], good: tuple[compile_stage.ClipPlan,
 
 
 def _note_left_out(report: Path, formats: tuple[str, ...],
-                   good: tuple[compile_stage.ClipPlan, ...]) -> None:
-    """Say in ``report.json`` which clip was left out of which outputs, and why."""
+                   good: tuple[compile_stage.ClipPlan, ...], skipped: dict[str, Any]) -> None:
+    """Say in ``report.json`` which clip was left out of which outputs (or all), and why."""
     import json
 
     data = json.loads(report.read_text("utf-8"))
@@ -296,6 +297,9 @@ def _note_left_out(report: Path, formats: tuple[str, ...],
             {"clip_id": c.clip_id, "language": c.language, "outputs": left[c.clip_id],
              "channels_agreed": list(c.channels), "reason": "channel_not_agreed"}
             for c in good if c.clip_id in left
+        ] + [
+            {"clip_id": clip_id, "outputs": "all", "reason": code or "no_consent"}
+            for clip_id, code in sorted(skipped.items())
         ],
     }
     report.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")

@@ -119,3 +119,27 @@ def test_a_leader_with_recordings_is_erased_not_deleted(env) -> None:
     assert answer.status_code == 303
     with unit_of_work(env.settings) as db:
         assert db.scalars(select(Clip)).all() == []
+
+
+def test_a_clip_in_no_output_of_the_compile_is_listed_skipped_not_rendered(env) -> None:
+    from service.models import Compile, CompileClip
+    from workers.stages.compile import load_plan
+
+    admin = env.signed_in("boss@leeds.gov.uk", "admin")
+    camp = create_campaign(admin, formats=["landscape"])
+    insta = _upload(admin, camp["id"])
+    every = _upload(admin, camp["id"])
+    _ready(env, insta, ["instagram"])  # no landscape channel, no WhatsApp
+    _ready(env, every, ["all"])
+    with unit_of_work(env.settings) as db:
+        for clip_id in (insta, every):
+            db.get(Clip, clip_id).status = "approved"
+            db.get(Clip, clip_id).sentences = ["a", "b", "c"]
+        row = Compile(campaign_id=camp["id"], formats=["landscape"], status="running")
+        db.add(row)
+        db.flush()
+        plan, _ = load_plan(db, row.id)
+        assert [c.clip_id for c in plan.clips] == [every]
+        assert plan.clips[0].channels == ("all",)
+        skipped = db.scalar(select(CompileClip).where(CompileClip.clip_id == insta))
+        assert (skipped.status, skipped.error_code) == ("skipped", "channel_not_agreed")
