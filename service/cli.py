@@ -106,11 +106,16 @@ def _run_serve(args: argparse.Namespace) -> int:
         upgrade(settings)
     app = create_app(settings)
     workers = start_background_workers(settings)
+    from service.retention import schedule
+
+    timer = schedule.start(settings) if workers is not None else None  # one-machine default
     try:
         uvicorn.run(app, host=args.host, port=args.port, proxy_headers=args.proxy_headers,
                     forwarded_allow_ips="*" if args.proxy_headers else None,
                     server_header=False, log_config=None)
     finally:
+        if timer is not None:
+            timer.stop()
         if workers is not None:
             workers.stop()
     return 0

@@ -31,18 +31,21 @@ def run_once(settings: Settings) -> int:
 class RetentionTimer(threading.Thread):
     """The periodic sweep; ``stop()`` ends it at the next wake-up."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, first_delay: float | None = None) -> None:
         super().__init__(name="retention", daemon=True)
         self.settings = settings
+        self.first_delay = random.uniform(30.0, 120.0) if first_delay is None else first_delay
+        self.runs = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         interval = self.settings.retention_interval_minutes * 60.0
-        if self._stop_event.wait(random.uniform(30.0, 120.0)):
+        if self._stop_event.wait(self.first_delay):
             return
         while True:
             try:
                 run_once(self.settings)
+                self.runs += 1
             except Exception:
                 log.exception("retention sweep failed; it runs again in %.0f s", interval)
             if self._stop_event.wait(interval):
@@ -52,10 +55,10 @@ class RetentionTimer(threading.Thread):
         self._stop_event.set()
 
 
-def start(settings: Settings) -> RetentionTimer | None:
+def start(settings: Settings, first_delay: float | None = None) -> RetentionTimer | None:
     """Start the timer unless ``retention_interval_minutes`` is 0 (then the CronJob runs it)."""
     if settings.retention_interval_minutes <= 0:
         return None
-    timer = RetentionTimer(settings)
+    timer = RetentionTimer(settings, first_delay)
     timer.start()
     return timer

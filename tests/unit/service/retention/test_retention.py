@@ -169,3 +169,27 @@ def test_chorus_retention_dry_run_lists_and_keeps(settings, media, monkeypatch, 
         assert not store.exists(key)
     finally:
         get_settings.cache_clear()
+
+
+def test_the_worker_timer_sweeps_and_stops(settings, media) -> None:
+    from service.retention import schedule
+
+    store = get_store(settings)
+    with unit_of_work(settings) as s:
+        org = rows.organisation(s)
+        camp = rows.campaign(s, org)
+        clip = rows.clip(s, store, camp, media, status="rejected")
+        clip.created_at = utcnow() - timedelta(days=31)
+        key = clip.original_key
+    assert schedule.start(settings.model_copy(update={"retention_interval_minutes": 0})) is None
+    timer = schedule.start(settings, first_delay=0.0)
+    assert timer is not None
+    try:
+        deadline = utcnow() + timedelta(seconds=20)
+        while timer.runs == 0 and utcnow() < deadline:
+            timer.join(0.05)
+        assert timer.runs == 1 and not store.exists(key)
+    finally:
+        timer.stop()
+        timer.join(5)
+    assert not timer.is_alive()
