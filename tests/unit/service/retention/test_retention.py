@@ -7,6 +7,7 @@ days had passed.
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,15 +29,20 @@ from service.models import (
 from service.retention.service import plan, sweep
 from service.storage import get_store
 from tests.fixtures import service_rows as rows
+from tests.fixtures.staff import throwaway_postgres
 
 
-@pytest.fixture
-def settings(tmp_path: Path):
-    s = rows.make_settings(tmp_path, retention_clip_days=180, retention_unused_days=30,
-                           retention_withdrawn_days=7, retention_temp_hours=24)
-    Base.metadata.create_all(get_engine(s))
-    yield s
-    dispose_engines()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path):
+    with ExitStack() as stack:
+        url = stack.enter_context(throwaway_postgres()) if request.param == "postgresql" \
+            else None
+        s = rows.make_settings(tmp_path, url, retention_clip_days=180,
+                               retention_unused_days=30, retention_withdrawn_days=7,
+                               retention_temp_hours=24)
+        Base.metadata.create_all(get_engine(s))
+        yield s
+        dispose_engines()
 
 
 @pytest.fixture
