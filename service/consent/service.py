@@ -247,3 +247,17 @@ def select_for_compile(session: Session, campaign_id: str,
         clips.append(clip)
         channels[clip.id] = decision.channels
     return CompileSelection(clips, channels, excluded)
+
+
+def lost_consent(session: Session, clip_ids: Iterable[str]) -> set[str]:
+    """Which of ``clip_ids`` may no longer be compiled (withdrawn, or the clip erased).
+
+    Asked by a stage right before it stores what it made, so work already in flight when a
+    person withdraws is dropped instead of stored.
+    """
+    lost = set()
+    for clip_id in dict.fromkeys(clip_ids):
+        clip = session.get(Clip, clip_id)
+        if clip is None or not may_use(session, clip, "compile"):
+            lost.add(clip_id)
+    return lost

@@ -179,6 +179,11 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
         if skipped or len(groups) > 1 or any(len(g.clips) < len(good) for g in groups):
             _note_left_out(outdir / "report.json", plan.formats, good, skipped)
         outputs = list(made_of)
+        with unit_of_work(settings) as session:
+            lost = consent.lost_consent(session, [c.clip_id for c in good])
+        if lost:  # withdrawn during the join: the retry joins again without them
+            raise ConsentChanged(f"consent of {len(lost)} clip(s) was withdrawn during the "
+                                 "join; joining again without them")
         for name in outputs:
             key = output_key(compile_id, name)
             path = outdir / name
@@ -228,6 +233,12 @@ def _assemble(settings: Settings, plan: CompilePlan, good: tuple[compile_stage.C
     return assemble(campaign, prepared, outdir, formats=plan.formats, cache_dir=cache,
                     jobs=max(1, settings.worker_threads), problems=problems,
                     progress=on_event)
+
+
+class ConsentChanged(MediaError):
+    """A person withdrew while the join ran: nothing is stored, the join runs again."""
+
+    code = "consent_changed"
 
 
 def _sources(name: str, clips: tuple[compile_stage.ClipPlan, ...]) -> list[str]:

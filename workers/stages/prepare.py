@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
+from service.consent import service as consent
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, utcnow
 from service.settings import Settings
@@ -185,6 +186,10 @@ def _prepare(settings: Settings, row: CompileClip) -> str | None:
         segments = render_clip(campaign, prepared, plan.formats, cache_dir=cache_dir(settings),
                                progress=progress.on_event)
         progress.set(PREPARE_SHARE + RENDER_SHARE)
+        with unit_of_work(settings) as session:  # consent withdrawn while rendering: drop it
+            if consent.lost_consent(session, [row.clip_id]):
+                return _end(settings, row, "skipped", code="no_consent",
+                            error="consent was withdrawn while the clip was being prepared")
         keys: list[str] = []
         for n, segment in enumerate(segments, start=1):
             key = segment_object_key(segment.key)
