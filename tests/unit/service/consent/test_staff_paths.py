@@ -74,7 +74,8 @@ def test_staff_actions_are_audited_and_exported_without_tokens_or_addresses(env)
     assert viewer.get("/audit.csv").status_code == 403
 
 
-def test_deleting_a_campaign_erases_its_recordings_and_keeps_the_consent_trail(env) -> None:
+def test_deleting_a_campaign_erases_its_recordings_and_keeps_the_consent_trail(any_env) -> None:
+    env = any_env
     admin = env.signed_in("boss@leeds.gov.uk", "admin")
     camp = create_campaign(admin)
     clip_id = _upload(admin, camp["id"])

@@ -53,7 +53,8 @@ def test_live_link_withdraws_in_two_steps(env) -> None:
     assert all(c.withdrawn_at is not None for c in _consents(env))
 
 
-def test_revoked_link_still_withdraws(env) -> None:
+def test_revoked_link_still_withdraws(any_env) -> None:
+    env = any_env
     staff, cid, created, token, leader = _setup(env)
     staff.api("POST", f"/api/campaigns/{cid}/invites/{created['id']}/revoke")
     assert leader.get(f"/i/{token}/record").status_code == 410  # no more recording
