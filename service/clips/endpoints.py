@@ -36,6 +36,7 @@ from service.i18n import CHANNEL_LABELS
 from service.models import Clip, Leader, User
 from service.web.deps import ROLE_RANK, AppSettings, DbSession, EditorUser, Form, Store, ViewerUser
 from service.web.errors import NotFound, WebError
+from workers.media import outputs as output_names
 from workers.media.probe import Policy
 from workers.media.style import DEFAULT_FORMAT, FORMATS
 
@@ -130,8 +131,8 @@ def _output_rows(db: Session, clip: Clip, campaign: Any) -> list[dict[str, Any]]
     if not decision:
         return []
     formats = list(campaign.formats or ["landscape"])
-    names = [f"video-{f}.mp4" for f in formats] + [f"cuts/{clip.language}-{f}.mp4"
-                                                    for f in formats]
+    names = [output_names.video(f) for f in formats] + [output_names.cut(clip.language, f)
+                                                         for f in formats]
     return [{"output": name, "channels": consent.output_channels(name),
              "allowed": consent.covers(decision.channels, consent.output_channels(name))}
             for name in names]
