@@ -110,6 +110,9 @@ def _run_serve(args: argparse.Namespace) -> int:
         upgrade(settings)
     app = create_app(settings)
     workers = start_background_workers(settings)
+    from service.retention import schedule
+
+    timer = schedule.start(settings) if workers is not None else None  # one-machine default
     try:
         if args.proxy_headers and not settings.trusted_proxy_list:
             logging.getLogger(__name__).warning(
@@ -120,6 +123,8 @@ def _run_serve(args: argparse.Namespace) -> int:
         uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False,
                     server_header=False, log_config=None)
     finally:
+        if timer is not None:
+            timer.stop()
         if workers is not None:
             workers.stop()
     return 0
@@ -163,12 +168,53 @@ def _run_worker(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"chorus worker: health/metrics port not served ({exc}); set "
               "CHORUS_METRICS_PORT to a free port or 0", file=sys.stderr)
+    from service.retention import schedule
+
+    timer = schedule.start(settings)  # the retention sweep, every retention_interval_minutes
     try:
         return run_worker_processes(settings, processes=args.processes, threads=args.threads,
                                     resume=not args.no_resume)
     except WorkerConfigError as exc:
         print(f"chorus worker: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if timer is not None:
+            timer.stop()
+
+
+def _add_retention(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "retention",
+        help="erase what is past its keeping period (see CHORUS_RETENTION_* settings)",
+        description="Erase clips past their retention period (and everything made from "
+                    "them), stale uploads, orphaned objects and cache entries, old work "
+                    "files. Run by the Kubernetes CronJob and, on a timer, by `chorus worker`.",
+    )
+    p.add_argument("--dry-run", action="store_true",
+                   help="only list what would be deleted (kind, rule, id or path)")
+    p.set_defaults(func=_run_retention)
+
+
+def _run_retention(args: argparse.Namespace) -> int:
+    from service.db import unit_of_work
+    from service.models import utcnow
+    from service.observability.logs import configure_logging
+    from service.retention.service import sweep
+    from service.settings import get_settings
+    from service.storage import get_store
+
+    settings = get_settings()
+    configure_logging(settings)
+    with unit_of_work(settings) as session:
+        result = sweep(session, settings, get_store(settings), utcnow(), dry_run=args.dry_run)
+        for line in result.lines():
+            print(line)
+    verb = "would be removed" if args.dry_run else "removed"
+    print(f"{len(result.due)} item(s) {verb}"
+          + ("" if args.dry_run else f"; {result.objects_removed} stored object(s) and "
+             f"{result.files_removed} local file(s) deleted; erasure reports: "
+             f"{', '.join(result.reports) or 'none'}"), file=sys.stderr)
+    return 0
 
 
 def _add_user(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -266,7 +312,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 REGISTRARS: list[Registrar] = [_add_compile, _add_migrate, _add_serve, _add_user, _add_demo,
-                               _add_worker]
+                               _add_worker, _add_retention]
 
 
 def build_parser() -> argparse.ArgumentParser:

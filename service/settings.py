@@ -95,6 +95,22 @@ class Settings(BaseSettings):
     healthcheck_url: str = "http://127.0.0.1:8000/healthz"
     """What the image's HEALTHCHECK (``python -m service.observability.probe``) asks."""
 
+    # --- consent, retention (service/retention) -------------------------------------------
+    withdrawal_link_days: int = Field(default=3650, gt=0)
+    """How long a leader's link keeps opening its withdrawal page (after it stops recording)."""
+    retention_clip_days: int = Field(default=180, ge=0)
+    """Originals (and everything made from them) are erased this many days after the later
+    of the campaign's deadline and its last compile."""
+    retention_unused_days: int = Field(default=30, ge=0)
+    """Clips never approved (rejected, failed, or still waiting) and unfinished uploads are
+    erased this many days after they arrived."""
+    retention_withdrawn_days: int = Field(default=0, ge=0)
+    """Clips whose consent was withdrawn are erased this many days after the withdrawal."""
+    retention_temp_hours: int = Field(default=24, gt=0)
+    """Work folders and previews older than this are removed."""
+    retention_interval_minutes: int = Field(default=60, ge=0)
+    """``chorus worker`` runs the retention sweep this often (0: never; use the CronJob)."""
+
     session_hours: int = Field(default=12, gt=0)
     """How long a staff sign-in lasts at most, however active (absolute lifetime)."""
     session_idle_minutes: int = Field(default=60, gt=0)

@@ -38,9 +38,19 @@ from service.campaigns.service import (
     target_language,
     update_campaign,
 )
+from service.erasure.service import delete_campaign
 from service.models import Campaign, User, new_id, utcnow
 from service.storage import ObjectStore
-from service.web.deps import ROLE_RANK, AdminUser, DbSession, EditorUser, Form, Store, ViewerUser
+from service.web.deps import (
+    ROLE_RANK,
+    AdminUser,
+    AppSettings,
+    DbSession,
+    EditorUser,
+    Form,
+    Store,
+    ViewerUser,
+)
 from service.web.errors import NotFound, WebError
 from service.web.templating import render
 from workers.media.style import DEFAULT_FORMAT
@@ -203,10 +213,12 @@ def update_campaign_page(request: Request, campaign_id: str, db: DbSession, user
 
 
 @router.post("/campaigns/{campaign_id}/delete", include_in_schema=False)
-def delete_campaign_page(campaign_id: str, db: DbSession, user: AdminUser) -> Response:
+def delete_campaign_page(campaign_id: str, db: DbSession, user: AdminUser, store: Store,
+                         settings: AppSettings) -> Response:
+    """Erase every clip (as an erasure would), keep the consent trail, delete the rest."""
     campaign = load_campaign(db, user, campaign_id)
-    db.delete(campaign)
-    return RedirectResponse("/campaigns", status_code=303)
+    report = delete_campaign(db, settings, store, campaign, user)
+    return RedirectResponse(f"/erasures/{report.id}", status_code=303)
 
 
 @router.get("/campaigns/{campaign_id}/logo", include_in_schema=False)
@@ -351,8 +363,9 @@ def api_update(campaign_id: str, data: CampaignIn, db: DbSession,
 
 
 @api.delete("/{campaign_id}", status_code=204, summary="Delete a campaign (admin)")
-def api_delete(campaign_id: str, db: DbSession, user: AdminUser) -> Response:
-    db.delete(load_campaign(db, user, campaign_id))
+def api_delete(campaign_id: str, db: DbSession, user: AdminUser, store: Store,
+               settings: AppSettings) -> Response:
+    delete_campaign(db, settings, store, load_campaign(db, user, campaign_id), user)
     return Response(status_code=204)
 
 

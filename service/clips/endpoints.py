@@ -31,10 +31,13 @@ from service.clips.schemas import (
     TrimIn,
 )
 from service.clips.web import render, static_file, stream_object
+from service.consent import service as consent
+from service.i18n import CHANNEL_LABELS
 from service.models import Clip, Leader, User
 from service.text import TextRejected, check_text
 from service.web.deps import ROLE_RANK, AppSettings, DbSession, EditorUser, Form, Store, ViewerUser
 from service.web.errors import NotFound, WebError
+from workers.media import outputs as output_names
 from workers.media.probe import Policy
 from workers.media.style import DEFAULT_FORMAT, FORMATS
 
@@ -118,7 +121,22 @@ def review_page(request: Request, clip_id: str, db: DbSession, user: ViewerUser)
         "reasons": REASON_LABELS, "reason_messages": REJECT_REASONS, "cue_rows": rows,
         "script": [s.text for s in campaign.sentences],
         "error": request.query_params.get("error"),
+        "channel_labels": CHANNEL_LABELS, "output_rows": _output_rows(db, clip, campaign),
+        "is_admin": user.role == "admin",
     })
+
+
+def _output_rows(db: Session, clip: Clip, campaign: Any) -> list[dict[str, Any]]:
+    """For the review page: each output of the campaign, its channels, and this clip's place."""
+    decision = consent.may_use(db, clip, "compile")
+    if not decision:
+        return []
+    formats = list(campaign.formats or ["landscape"])
+    names = [output_names.video(f) for f in formats] + [output_names.cut(clip.language, f)
+                                                         for f in formats]
+    return [{"output": name, "channels": consent.output_channels(name),
+             "allowed": consent.covers(decision.channels, consent.output_channels(name))}
+            for name in names]
 
 
 def _back(clip_id: str, error: str | None = None) -> RedirectResponse:
@@ -149,10 +167,10 @@ def review_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Re
     clip = _load_clip(db, user, clip_id)
     try:
         if form.get("action") == "approve":
-            service.approve(db, clip)
+            service.approve(db, clip, actor=user)
         else:
             note = _text("note", str(form.get("note") or ""), multiline=True)
-            service.reject(db, clip, str(form.get("reason_code") or ""), note)
+            service.reject(db, clip, str(form.get("reason_code") or ""), note, actor=user)
     except service.ClipError as exc:
         raise _web_error(exc) from None
     return _back(clip.id)
@@ -162,7 +180,8 @@ def review_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Re
 def trim_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Response:
     clip = _load_clip(db, user, clip_id)
     try:
-        service.set_trim(db, clip, _floats(form.get("trim_start")), _floats(form.get("trim_end")))
+        service.set_trim(db, clip, _floats(form.get("trim_start")), _floats(form.get("trim_end")),
+                         actor=user)
     except service.ClipError as exc:
         raise _web_error(exc) from None
     return _back(clip.id)
@@ -175,7 +194,7 @@ def text_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Resp
     sentences = [_text("sentence", str(v)) for v in form.getlist("sentence")]
     translation = [_text("translation", str(v)) for v in form.getlist("translation")]
     try:
-        service.set_text(db, clip, campaign, sentences, translation or None)
+        service.set_text(db, clip, campaign, sentences, translation or None, actor=user)
     except service.ClipError as exc:
         raise _web_error(exc) from None
     return _back(clip.id)
@@ -191,7 +210,7 @@ def cues_post(clip_id: str, db: DbSession, user: EditorUser, form: Form) -> Resp
     try:
         cues = None if all(s is None and e is None for s, e in pairs) else [
             CueIn(start=s or 0.0, end=e or 0.0) for s, e in pairs]
-        service.set_cues(db, clip, cues)
+        service.set_cues(db, clip, cues, actor=user)
     except ValidationError:
         raise WebError("every caption needs a start and an end in seconds",
                        code="bad_cues") from None
@@ -222,6 +241,9 @@ def preview(request: Request, clip_id: str, db: DbSession, user: ViewerUser, sto
     (the cue and lower third showing then, the same layout, from the same code)."""
     clip = _load_clip(db, user, clip_id)
     campaign = load_campaign(db, user, clip.campaign_id)
+    if consent.may_use(db, clip, "review").code == "withdrawn":
+        raise WebError("Consent for this clip was withdrawn: no new preview is made of it.",
+                       code="consent_withdrawn", status_code=409)
     if format not in FORMATS:
         raise WebError(f"There is no format '{format}'; choose {', '.join(FORMATS)}.",
                        code="bad_format", status_code=422)
@@ -336,9 +358,9 @@ def api_review(clip_id: str, body: ReviewIn, db: DbSession, user: EditorUser) ->
     clip = _load_clip(db, user, clip_id)
     try:
         if body.action == "approve":
-            service.approve(db, clip)
+            service.approve(db, clip, actor=user)
         else:
-            service.reject(db, clip, body.reason_code, body.note)
+            service.reject(db, clip, body.reason_code, body.note, actor=user)
     except service.ClipError as exc:
         raise _web_error(exc) from None
     return clip_out(db, clip)
@@ -348,7 +370,7 @@ def api_review(clip_id: str, body: ReviewIn, db: DbSession, user: EditorUser) ->
 def api_trim(clip_id: str, body: TrimIn, db: DbSession, user: EditorUser) -> ClipOut:
     clip = _load_clip(db, user, clip_id)
     try:
-        service.set_trim(db, clip, body.trim_start, body.trim_end)
+        service.set_trim(db, clip, body.trim_start, body.trim_end, actor=user)
     except service.ClipError as exc:
         raise _web_error(exc) from None
     return clip_out(db, clip)
@@ -359,7 +381,7 @@ def api_text(clip_id: str, body: TextIn, db: DbSession, user: EditorUser) -> Cli
     clip = _load_clip(db, user, clip_id)
     campaign = load_campaign(db, user, clip.campaign_id)
     try:
-        service.set_text(db, clip, campaign, body.sentences, body.translation)
+        service.set_text(db, clip, campaign, body.sentences, body.translation, actor=user)
     except service.ClipError as exc:
         raise _web_error(exc) from None
     return clip_out(db, clip)
@@ -369,7 +391,7 @@ def api_text(clip_id: str, body: TextIn, db: DbSession, user: EditorUser) -> Cli
 def api_cues(clip_id: str, body: CuesIn, db: DbSession, user: EditorUser) -> ClipOut:
     clip = _load_clip(db, user, clip_id)
     try:
-        service.set_cues(db, clip, body.cues)
+        service.set_cues(db, clip, body.cues, actor=user)
     except service.ClipError as exc:
         raise _web_error(exc) from None
     return clip_out(db, clip)

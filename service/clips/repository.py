@@ -1,82 +1,29 @@
 """Queries about clips, always scoped to an organisation where a person is asking.
 
-:func:`compilable_clips` is the one definition of "may be compiled": approved, and with a
-consent record that has not been withdrawn. The compile stage calls it when it starts work, so
-the rule holds whatever the pages do.
+"May be compiled" is decided by ``service.consent.service`` (approved, with a consent that
+holds); :func:`compilable_clips` and :func:`has_valid_consent` ask it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Exists, and_, exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.clips.text import CampaignText, ClipText, clip_text
+from service.consent import service as consent
 from service.models import Campaign, Clip, Consent, Sentence, Translation
 
 
-def consent_exists_clause() -> Exists:
-    """SQL: the clip has a non-withdrawn consent, given for the clip or through its invite.
-
-    Consent through a link is given before recording (the row names the invite); the leader
-    side links it to the clip on submit. Either way it must not be withdrawn.
-    """
-    return exists(
-        select(Consent.id).where(
-            Consent.withdrawn_at.is_(None),
-            Consent.campaign_id == Clip.campaign_id,
-            or_(
-                Consent.clip_id == Clip.id,
-                and_(
-                    Consent.clip_id.is_(None),
-                    Clip.invite_id.is_not(None),
-                    Consent.invite_id == Clip.invite_id,
-                ),
-            ),
-        )
-    )
-
-
-def withdrawn_clause() -> Exists:
-    """SQL: some consent for the clip (or its invite) has been withdrawn."""
-    return exists(
-        select(Consent.id).where(
-            Consent.withdrawn_at.is_not(None),
-            Consent.campaign_id == Clip.campaign_id,
-            or_(
-                Consent.clip_id == Clip.id,
-                and_(Clip.invite_id.is_not(None), Consent.invite_id == Clip.invite_id),
-            ),
-        )
-    )
-
-
 def compilable_clips(session: Session, campaign_id: str) -> Sequence[Clip]:
-    """Approved clips of the campaign with valid consent, in a stable order.
-
-    A withdrawal anywhere (for the clip or its invite) wins over an earlier agreement: a
-    person who took consent back is never compiled.
-    """
-    stmt = (
-        select(Clip)
-        .where(
-            Clip.campaign_id == campaign_id,
-            Clip.status == "approved",
-            consent_exists_clause(),
-            ~withdrawn_clause(),
-        )
-        .order_by(Clip.language, Clip.created_at, Clip.id)
-    )
-    return session.scalars(stmt).all()
+    """Approved clips of the campaign with valid consent (the rule: ``service.consent``)."""
+    return consent.usable_clips(session, campaign_id)
 
 
 def has_valid_consent(session: Session, clip: Clip) -> bool:
-    """Whether this one clip has a consent that allows compiling it."""
-    stmt = select(Clip.id).where(
-        Clip.id == clip.id, consent_exists_clause(), ~withdrawn_clause()
-    )
-    return session.scalar(stmt) is not None
+    """Whether this one clip has a consent that allows compiling it (see ``service.consent``)."""
+    return bool(consent.may_use(session, clip, "compile"))
 
 
 def get_clip(session: Session, organisation_id: str, clip_id: str) -> Clip | None:
@@ -101,11 +48,7 @@ def campaign_clips(session: Session, campaign_id: str) -> Sequence[Clip]:
 
 def consents_for(session: Session, clip: Clip) -> Sequence[Consent]:
     """Every consent record that concerns the clip (directly or through its invite)."""
-    cond = Consent.clip_id == clip.id
-    if clip.invite_id:
-        cond = or_(cond, and_(Consent.clip_id.is_(None), Consent.invite_id == clip.invite_id))
-    stmt = select(Consent).where(cond).order_by(Consent.agreed_at)
-    return session.scalars(stmt).all()
+    return consent.consents_of(session, clip)
 
 
 def campaign_text(session: Session, campaign: Campaign) -> CampaignText:

@@ -17,9 +17,10 @@ from typing import IO
 from sqlalchemy.orm import Session
 
 from service import jobs
-from service.clips import repository
+from service.audit.service import record
 from service.clips.reasons import is_reason
 from service.clips.schemas import CueIn, StaffUploadIn
+from service.consent import service as consent
 from service.models import Campaign, Clip, Consent, Leader, User, new_id
 from service.settings import Settings
 from service.storage import ObjectStore
@@ -112,8 +113,11 @@ def staff_upload(session: Session, settings: Settings, store: ObjectStore, campa
         wording_version=STAFF_WORDING_VERSION, wording_language="en",
         channels=list(form.channels or ["all"]), shows_role_agreed=form.shows_role_agreed,
         method=form.consent_method, recorded_by_user_id=user.id, note=form.consent_note.strip(),
+        organisation_id=campaign.organisation_id,
     ))
     session.flush()
+    record(session, user, "clip.upload", "clip", clip.id,
+           f"uploaded with {form.consent_method} consent (campaign {campaign.id[:8]})")
     jobs.enqueue("clip.probe", session=session, clip_id=clip.id)
     return clip
 
@@ -121,20 +125,28 @@ def staff_upload(session: Session, settings: Settings, store: ObjectStore, campa
 # --- review ----------------------------------------------------------------------------------
 
 
-def approve(session: Session, clip: Clip) -> None:
+def _audit(session: Session, actor: User | None, action: str, clip: Clip, summary: str) -> None:
+    if actor is not None:
+        record(session, actor, action, "clip", clip.id,
+               f"{summary} (campaign {clip.campaign_id[:8]}, {clip.language})")
+
+
+def approve(session: Session, clip: Clip, *, actor: User | None = None) -> None:
     """Approve a probed clip; refused without a valid consent (it could never be compiled)."""
     if clip.status not in REVIEWABLE:
         raise ClipError(f"a clip that is '{clip.status}' cannot be approved", "not_reviewable",
                         409)
-    if not repository.has_valid_consent(session, clip):
+    if not consent.may_use(session, clip, "compile"):
         raise ClipError("this clip has no consent record (or consent was withdrawn), so it "
                         "cannot be approved", "no_consent", 409)
     clip.status = "approved"
     clip.reject_reason_code = clip.reject_note = None
     session.flush()
+    _audit(session, actor, "clip.approve", clip, "approved")
 
 
-def reject(session: Session, clip: Clip, reason_code: str | None, note: str) -> None:
+def reject(session: Session, clip: Clip, reason_code: str | None, note: str, *,
+           actor: User | None = None) -> None:
     """Reject with a coded reason the leader sees translated (and a note for ``other``)."""
     if clip.status not in REVIEWABLE:
         raise ClipError(f"a clip that is '{clip.status}' cannot be rejected", "not_reviewable",
@@ -148,9 +160,11 @@ def reject(session: Session, clip: Clip, reason_code: str | None, note: str) -> 
     clip.reject_reason_code = reason_code
     clip.reject_note = note.strip() or None
     session.flush()
+    _audit(session, actor, "clip.reject", clip, f"rejected: {reason_code}")
 
 
-def set_trim(session: Session, clip: Clip, start: float | None, end: float | None) -> None:
+def set_trim(session: Session, clip: Clip, start: float | None, end: float | None, *,
+             actor: User | None = None) -> None:
     """Keep ``start``..``end`` seconds of the original (``None``: from the start / to the end)."""
     duration = clip.duration
     if start is not None and end is not None and end <= start:
@@ -168,6 +182,7 @@ def set_trim(session: Session, clip: Clip, start: float | None, end: float | Non
     clip.trim_start = round(start, 3) if start else None
     clip.trim_end = round(end, 3) if end is not None else None
     session.flush()
+    _audit(session, actor, "clip.edit", clip, "trim changed")
 
 
 def _clean_lines(lines: list[str] | None, expected: int, what: str) -> list[str] | None:
@@ -185,19 +200,22 @@ def _clean_lines(lines: list[str] | None, expected: int, what: str) -> list[str]
 
 
 def set_text(session: Session, clip: Clip, campaign: Campaign, sentences: list[str] | None,
-             translation: list[str] | None) -> None:
+             translation: list[str] | None, *, actor: User | None = None) -> None:
     """Set what the clip says (its caption line) and, optionally, its own translation line."""
     expected = len(campaign.sentences)
     clip.sentences = _clean_lines(sentences, expected, "the clip's text")
     clip.translation = _clean_lines(translation, expected, "the translation")
     session.flush()
+    _audit(session, actor, "clip.edit", clip, "caption text changed")
 
 
-def set_cues(session: Session, clip: Clip, cues: list[CueIn] | None) -> None:
+def set_cues(session: Session, clip: Clip, cues: list[CueIn] | None, *,
+             actor: User | None = None) -> None:
     """Manual caption timing: one cue per sentence, in seconds of the original, in order."""
     if not cues:
         clip.caption_cues = None
         session.flush()
+        _audit(session, actor, "clip.edit", clip, "caption timing cleared")
         return
     previous_end = 0.0
     for n, cue in enumerate(cues, start=1):
@@ -211,3 +229,4 @@ def set_cues(session: Session, clip: Clip, cues: list[CueIn] | None) -> None:
         previous_end = cue.end
     clip.caption_cues = [{"start": round(c.start, 3), "end": round(c.end, 3)} for c in cues]
     session.flush()
+    _audit(session, actor, "clip.edit", clip, "caption timing changed")

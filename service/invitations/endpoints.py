@@ -103,6 +103,33 @@ def _open(request: Request, db: Session, token: str) -> Invite | Response:
         return _error_page(request, exc.code, exc.status, exc.invite)
 
 
+def _open_for_withdrawal(request: Request, db: Session, token: str) -> Invite | Response:
+    """The invite for `token` in any state, for withdrawing consent (rate-limited like `_open`)."""
+    limiter = invitations.guess_limiter(_settings(request).invite_rate_limit_per_minute)
+    ip = client_key(request)
+    wait = limiter.retry_after(ip)
+    if wait:
+        return _error_page(request, "rate_limited", 429, headers={"Retry-After": str(wait)})
+    try:
+        return invitations.find_for_withdrawal(db, token)
+    except InviteError as exc:
+        limiter.hit(ip)
+        return _error_page(request, exc.code, exc.status, exc.invite)
+
+
+def _withdraw_page(request: Request, db: Session, invite: Invite, token: str,
+                   closed_code: str | None = None) -> Response:
+    """The withdrawal page; for a closed link it is what the link opens (one button left)."""
+    t = _prepare(request, _page_locale(request, invite))
+    return _page(request, "leader/withdraw.html", t, {
+        **_common(db, invite, t, token),
+        "consent_active": invitations.has_active_consent(db, invite),
+        "closed_message": i18n.message_for(closed_code, i18n.ERRORS, t) if closed_code else "",
+        "closed_code": closed_code or "",
+        "withdrawn": request.query_params.get("withdrawn") == "1",
+    }, status_code=410 if closed_code else 200)
+
+
 def _url(token: str, page: str = "", lang: str | None = None) -> str:
     path = f"/i/{token}" + (f"/{page}" if page else "")
     return f"{path}?lang={lang}" if lang else path
@@ -150,7 +177,19 @@ def _status_text(clip: Any, t: i18n.Translator) -> str:
 
 @router.get("/i/{token}", include_in_schema=False)
 def invite_page(request: Request, token: str, db: DbSession) -> Response:
-    """The leader's page: the message, what happens to the recording, status and consent."""
+    """The leader's page: the message, what happens to the recording, status and consent.
+
+    A revoked or expired link opens the withdrawal page instead of an error: withdrawing
+    consent must stay possible whatever happened to the link.
+    """
+    try:
+        invitations.find_invite(db, token)
+    except InviteError as exc:
+        if exc.status == 410:
+            closed = _open_for_withdrawal(request, db, token)
+            if isinstance(closed, Response):
+                return closed
+            return _withdraw_page(request, db, closed, token, exc.code)
     found = _open(request, db, token)
     if isinstance(found, Response):
         return found
@@ -236,21 +275,20 @@ def thanks_page(request: Request, token: str, db: DbSession) -> Response:
 
 @router.get("/i/{token}/withdraw", include_in_schema=False)
 def withdraw_page(request: Request, token: str, db: DbSession) -> Response:
-    found = _open(request, db, token)
+    found = _open_for_withdrawal(request, db, token)
     if isinstance(found, Response):
         return found
-    t = _prepare(request, _page_locale(request, found))
-    return _page(request, "leader/withdraw.html", t, {
-        **_common(db, found, t, token),
-        "consent_active": invitations.has_active_consent(db, found),
-    })
+    return _withdraw_page(request, db, found, token)
 
 
 @router.post("/i/{token}/withdraw", include_in_schema=False)
 def withdraw(request: Request, token: str, db: DbSession,
              lang: Annotated[str | None, Form()] = None) -> Response:
-    """Withdraw consent: every consent given through this link stops holding at once."""
-    found = _open(request, db, token)
+    """Withdraw consent: every consent given through this link stops holding at once.
+
+    Works on revoked, expired and re-issued links too (a withdraw-only capability).
+    """
+    found = _open_for_withdrawal(request, db, token)
     if isinstance(found, Response):
         return found
     invitations.withdraw_consent(db, found)

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.erasure.service import withdraw_compiles
 from service.invitations import repository
-from service.models import Clip, Consent, Invite, Leader, TusUpload, utcnow
+from service.models import (
+    Clip,
+    Compile,
+    CompileClip,
+    Consent,
+    Invite,
+    Leader,
+    TusUpload,
+    WithdrawalKey,
+    utcnow,
+)
 from service.security import RateLimiter, hash_token
 from service.uploads.service import add_completion_hook
 
@@ -45,6 +57,26 @@ def find_invite(session: Session, token: str) -> Invite:
         raise InviteError("invite.revoked", 410, invite)
     if invite.expires_at <= utcnow():
         raise InviteError("invite.expired", 410, invite)
+    return invite
+
+
+def find_for_withdrawal(session: Session, token: str) -> Invite:
+    """The invite a link may withdraw consent for: revoked, expired or re-issued alike.
+
+    Looks the token up among the withdrawal keys (every token ever issued, valid for
+    ``Settings.withdrawal_link_days``), then among current invite tokens (links made before
+    withdrawal keys existed). 404 if unknown or past the withdrawal lifetime.
+    """
+    if not token or len(token) > 200:
+        raise InviteError("invite.not_found", 404)
+    digest = hash_token(token)
+    key = session.scalar(select(WithdrawalKey).where(WithdrawalKey.token_hash == digest))
+    if key is not None:
+        invite = session.get(Invite, key.invite_id) if key.expires_at > utcnow() else None
+    else:
+        invite = repository.invite_by_hash(session, digest)
+    if invite is None:
+        raise InviteError("invite.not_found", 404)
     return invite
 
 
@@ -84,6 +116,7 @@ def give_consent(session: Session, invite: Invite, answers: ConsentAnswers) -> C
         agreed_at=utcnow(), wording_version=CONSENT_WORDING_VERSION,
         wording_language=answers.wording_language, channels=channels,
         shows_role_agreed=answers.agree_shows_role, method="link", note=note,
+        organisation_id=invite.campaign.organisation_id if invite.campaign else None,
     )
     session.add(consent)
     session.flush()
@@ -93,16 +126,27 @@ def give_consent(session: Session, invite: Invite, answers: ConsentAnswers) -> C
 def withdraw_consent(session: Session, invite: Invite) -> int:
     """Withdraw every active consent given through this invite; return how many.
 
-    The rows stay (they record what was agreed, and when it was withdrawn); the compile
-    stage refuses clips without an active consent.
+    The rows stay (they record what was agreed, and when it was withdrawn). Work stops at
+    once: a compile in progress drops the person's clips at its next stage (each stage asks
+    ``service.consent`` again), every finished compile they are in is withdrawn (its outputs
+    are no longer offered), and the next compile leaves them out.
     """
     count = 0
     now = utcnow()
-    for consent in repository.consents_for_invite(session, invite.id):
+    consents = repository.consents_for_invite(session, invite.id)
+    for consent in consents:
         if consent.withdrawn_at is None:
             consent.withdrawn_at = now
             count += 1
     session.flush()
+    clip_ids = {c.id for c in repository.clips_for_invite(session, invite.id)}
+    clip_ids |= {c.clip_id for c in consents if c.clip_id}
+    if count and clip_ids:
+        compile_ids = set(session.scalars(select(CompileClip.compile_id).where(
+            CompileClip.clip_id.in_(clip_ids), CompileClip.status != "skipped")))
+        done = set(session.scalars(select(Compile.id).where(
+            Compile.id.in_(compile_ids), Compile.status == "done")))
+        withdraw_compiles(session, done, "consent_withdrawn")
     return count
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.responses import Response
 
 from service.campaigns.endpoints import load_campaign
@@ -32,7 +33,7 @@ from service.leaders.service import (
     revoke_invite,
     update_leader,
 )
-from service.models import Campaign, Invite, Leader, User
+from service.models import Campaign, Clip, Invite, Leader, User
 from service.web.deps import ROLE_RANK, AppSettings, DbSession, EditorUser, Form, ViewerUser
 from service.web.errors import NotFound, WebError
 from service.web.templating import render
@@ -95,8 +96,10 @@ def leaders_page(request: Request, db: DbSession, user: ViewerUser) -> Response:
 
 def _leader_form(request: Request, leader: Leader | None, values: dict[str, Any],
                  errors: dict[str, str], status: int = 200) -> Response:
+    user = getattr(request.state, "user", None)
     return render(request, "leaders/form.html",
-                  {"leader": leader, "values": values, "errors": errors}, status_code=status)
+                  {"leader": leader, "values": values, "errors": errors,
+                   "is_admin": getattr(user, "role", "") == "admin"}, status_code=status)
 
 
 def _leader_values(form: Any) -> dict[str, Any]:
@@ -142,9 +145,19 @@ def update_leader_page(request: Request, leader_id: str, db: DbSession, user: Ed
     return RedirectResponse("/leaders", status_code=303)
 
 
+def _delete_leader(db: DbSession, user: User, leader_id: str) -> None:
+    """Remove a leader who has no recording; one who has is erased by an admin instead."""
+    leader = load_leader(db, user, leader_id)
+    if db.scalar(select(Clip.id).where(Clip.leader_id == leader.id).limit(1)) is not None:
+        raise WebError("This leader has recordings. An admin can erase the person (and every "
+                       "recording and video made from them) from the leader's page.",
+                       code="has_recordings", status_code=409)
+    db.delete(leader)
+
+
 @router.post("/leaders/{leader_id}/delete", include_in_schema=False)
 def delete_leader_page(leader_id: str, db: DbSession, user: EditorUser) -> Response:
-    db.delete(load_leader(db, user, leader_id))
+    _delete_leader(db, user, leader_id)
     return RedirectResponse("/leaders", status_code=303)
 
 
@@ -198,7 +211,8 @@ def create_invite_page(request: Request, campaign_id: str, db: DbSession, user: 
                              errors={"leader_id": "choose a leader to invite"}, status=422)
     try:
         expires = _expiry_from_form(form.get("expires_at"))
-        issued = issue_invite(db, campaign, leader, expires_at=expires)
+        issued = issue_invite(db, campaign, leader, expires_at=expires, actor=user,
+                              withdrawal_days=settings.withdrawal_link_days)
     except ValueError as exc:
         return _invites_page(request, db, user, campaign, errors={"expires_at": str(exc)},
                              status=422)
@@ -214,7 +228,8 @@ def reissue_invite_page(request: Request, campaign_id: str, invite_id: str, db: 
     campaign = load_campaign(db, user, campaign_id)
     invite = load_invite(db, campaign, invite_id)
     try:
-        issued = issue_invite(db, campaign, invite.leader)
+        issued = issue_invite(db, campaign, invite.leader, actor=user,
+                              withdrawal_days=settings.withdrawal_link_days)
     except LeaderError as exc:
         return _invites_page(request, db, user, campaign, errors={"leader_id": exc.message},
                              status=422)
@@ -226,7 +241,7 @@ def revoke_invite_page(request: Request, campaign_id: str, invite_id: str, db: D
                        user: EditorUser) -> Response:
     campaign = load_campaign(db, user, campaign_id)
     invite = load_invite(db, campaign, invite_id)
-    revoke_invite(db, invite)
+    revoke_invite(db, invite, actor=user)
     return _invites_page(request, db, user, campaign,
                          notice=f"The link for {invite.leader.name} no longer works.")
 
@@ -257,7 +272,7 @@ def api_update_leader(leader_id: str, data: LeaderIn, db: DbSession,
 
 @api.delete("/leaders/{leader_id}", status_code=204, summary="Remove a leader")
 def api_delete_leader(leader_id: str, db: DbSession, user: EditorUser) -> Response:
-    db.delete(load_leader(db, user, leader_id))
+    _delete_leader(db, user, leader_id)
     return Response(status_code=204)
 
 
@@ -276,7 +291,8 @@ def api_create_invite(campaign_id: str, data: InviteIn, db: DbSession, user: Edi
     leader = load_leader(db, user, data.leader_id)
     try:
         issued = issue_invite(db, campaign, leader, expires_at=data.expires_at,
-                              language=data.language)
+                              language=data.language, actor=user,
+                              withdrawal_days=settings.withdrawal_link_days)
     except LeaderError as exc:
         raise _leader_error(exc) from exc
     response.headers.update(SECRET_HEADERS)
@@ -291,7 +307,7 @@ def api_revoke_invite(campaign_id: str, invite_id: str, db: DbSession,
                       user: EditorUser) -> InviteOut:
     campaign = load_campaign(db, user, campaign_id)
     invite = load_invite(db, campaign, invite_id)
-    revoke_invite(db, invite)
+    revoke_invite(db, invite, actor=user)
     return invite_out(invite)
 
 

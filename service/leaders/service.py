@@ -3,7 +3,9 @@
 An invite is one personal link per leader and campaign. The token (256 random bits) is
 returned once, to be shown to staff as a link and QR code; the database keeps only its
 SHA-256. Re-issuing a link replaces the hash on the same row, so the old link dies at once.
-Revoking sets ``revoked_at``; the leader's pages (S2) refuse revoked and expired links.
+Revoking sets ``revoked_at``; the leader's pages refuse revoked and expired links for
+recording, but every token ever issued also has a :class:`WithdrawalKey` (same hash, a long
+lifetime), so the person's own link always opens the page that withdraws consent.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from datetime import datetime, timedelta
 import segno
 from sqlalchemy.orm import Session
 
+from service.audit.service import record
 from service.leaders.repository import invite_for_leader
 from service.leaders.schemas import LeaderIn
-from service.models import Campaign, Invite, Leader, new_id, utcnow
+from service.models import Campaign, Invite, Leader, User, WithdrawalKey, new_id, utcnow
 from service.security import hash_token, new_token, tokens_match
 
 DEFAULT_INVITE_DAYS = 30
+DEFAULT_WITHDRAWAL_DAYS = 3650
+"""How long a link keeps opening its withdrawal page (``Settings.withdrawal_link_days``)."""
 
 
 class LeaderError(Exception):
@@ -86,6 +91,8 @@ def issue_invite(
     *,
     expires_at: datetime | None = None,
     language: str | None = None,
+    actor: User | None = None,
+    withdrawal_days: int = DEFAULT_WITHDRAWAL_DAYS,
 ) -> IssuedInvite:
     """Create the leader's link for this campaign, or re-issue it (the old link stops working).
 
@@ -117,13 +124,23 @@ def issue_invite(
     invite.opened_at = None
     invite.language = language or leader.language
     db.flush()
+    # the same token keeps opening the withdrawal page long after the link stops recording
+    db.add(WithdrawalKey(token_hash=invite.token_hash, invite_id=invite.id,
+                         expires_at=now + timedelta(days=withdrawal_days)))
+    db.flush()
+    if actor is not None:
+        record(db, actor, "invite.issue", "invite", invite.id,
+               f"link issued for campaign {campaign.id[:8]}, expires {expires:%Y-%m-%d}")
     return IssuedInvite(invite=invite, token=token)
 
 
-def revoke_invite(db: Session, invite: Invite) -> None:
-    """The link stops working now (idempotent)."""
+def revoke_invite(db: Session, invite: Invite, *, actor: User | None = None) -> None:
+    """The link stops working now for recording (idempotent); withdrawal still works."""
     if invite.revoked_at is None:
         invite.revoked_at = utcnow()
+        if actor is not None:
+            record(db, actor, "invite.revoke", "invite", invite.id,
+                   f"link revoked (campaign {invite.campaign_id[:8]})")
     db.flush()
 
 

@@ -4,18 +4,21 @@ One file per aggregate. Alembic's autogenerate and relationship strings rely on 
 module being imported here.
 """
 
+from service.models.audit import AUDIT_ACTIONS, AuditEvent, ErasureReport
 from service.models.base import Base, new_id, utcnow
 from service.models.campaign import Campaign, CampaignLanguage, Sentence, Translation
 from service.models.clip import Clip
-from service.models.consent import Consent
+from service.models.consent import Consent, WithdrawalKey
 from service.models.leader import Invite, Leader
 from service.models.organisation import Organisation
-from service.models.render import Compile, CompileClip
+from service.models.render import Compile, CompileClip, ObjectLineage
 from service.models.upload import TusUpload
 from service.models.user import ROLES, PasswordReset, Role, StaffSession, User
 
 __all__ = [
+    "AUDIT_ACTIONS",
     "ROLES",
+    "AuditEvent",
     "Base",
     "Campaign",
     "CampaignLanguage",
@@ -23,8 +26,10 @@ __all__ = [
     "Compile",
     "CompileClip",
     "Consent",
+    "ErasureReport",
     "Invite",
     "Leader",
+    "ObjectLineage",
     "Organisation",
     "PasswordReset",
     "Role",
@@ -33,6 +38,7 @@ __all__ = [
     "Translation",
     "TusUpload",
     "User",
+    "WithdrawalKey",
     "new_id",
     "utcnow",
 ]

@@ -1,9 +1,16 @@
 """Consent: who agreed to what, when, having seen which wording.
 
-No clip is compiled or published without a non-withdrawn consent for it (enforced where the
-pipeline starts work, not only in the page). The row keeps the exact wording version and the
-language the person saw, and the channels they agreed to. Withdrawing sets `withdrawn_at`; the
-record itself is never deleted (it is the evidence of what was agreed, and when).
+No clip is compiled or published without a non-withdrawn consent that covers the use (the
+rules are in ``service/consent/service.py``). The row keeps the exact wording version and the
+language the person saw, and the channels they agreed to. Withdrawing sets `withdrawn_at`.
+
+The record itself is never deleted: it is the evidence of what was agreed, and when (UK GDPR
+art. 7(1)). When the person, their clip or the whole campaign is erased, the row stays with
+its links to the person cut (``leader_id``, ``clip_id``, ``invite_id`` and ``campaign_id`` set
+to NULL, the free-text ``note`` emptied) and ``erased_at`` set; ``subject_ref`` is a keyed
+pseudonym (HMAC of the leader's id with the secret key) that lets an organisation answer "did
+this person consent, and when did they withdraw?" for someone who gives their old id, without
+the row naming anyone. ``organisation_id`` keeps the trail visible to its organisation.
 """
 
 from __future__ import annotations
@@ -32,9 +39,13 @@ class Consent(IdMixin, CreatedMixin, Base):
     leader_id: Mapped[str | None] = mapped_column(
         ForeignKey("leaders.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    campaign_id: Mapped[str] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False, index=True
+    campaign_id: Mapped[str | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), nullable=True, index=True
     )
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    """Whose record this is; stays when the campaign is deleted."""
     agreed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     wording_version: Mapped[str] = mapped_column(String(50), nullable=False)
     wording_language: Mapped[str] = mapped_column(String(35), nullable=False)
@@ -47,8 +58,30 @@ class Consent(IdMixin, CreatedMixin, Base):
     )
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """When the person's media and details were erased (the row is then pseudonymous)."""
+    subject_ref: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     @property
     def active(self) -> bool:
         """Whether this consent still holds (not withdrawn)."""
         return self.withdrawn_at is None
+
+
+class WithdrawalKey(IdMixin, CreatedMixin, Base):
+    """A withdraw-only capability: the hash of a leader's link token, valid far longer.
+
+    Why a separate row: the invite row's ``token_hash`` is replaced when staff re-issue the
+    link, and revoked or expired links are refused for recording. Withdrawal must outlive all
+    that ("withdraw at any time"), so every token ever issued also gets a row here with the
+    same SHA-256 and its own long lifetime. The person keeps the one link they were given; the
+    pages open it for withdrawal even when it no longer opens for recording.
+    """
+
+    __tablename__ = "withdrawal_keys"
+
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    invite_id: Mapped[str] = mapped_column(
+        ForeignKey("invites.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

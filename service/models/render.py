@@ -74,6 +74,10 @@ class Compile(IdMixin, CreatedMixin, Base):
     join_worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
     """``host:pid`` of the worker that ran (or runs) the join."""
     join_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    """Set when a clip in it lost consent or was erased: its outputs are no longer offered."""
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    """``consent_withdrawn`` | ``erased`` | ``retention``."""
 
 
 class CompileClip(IdMixin, Base):

@@ -17,8 +17,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.clips.repository import campaign_text, compilable_clips, text_of
+from service.clips.repository import campaign_text, text_of
 from service.clips.text import CampaignText, ClipText
+from service.consent import service as consent
 from service.models import Campaign as CampaignRow
 from service.models import CampaignLanguage, Clip, Compile, CompileClip, Leader
 from service.renders.status import ClipStatus
@@ -53,15 +54,21 @@ class ClipPlan:
     translation: tuple[str, ...] | None
     trim: tuple[float, float] | None
     cues: tuple[SubtitleEntry, ...] | None
+    channels: tuple[str, ...] = ()
+    """The channels the person agreed to (which outputs the clip may appear in)."""
 
 
 @dataclass(frozen=True)
 class ClipLeftOut:
-    """A clip of the compile that cannot be in it, and why (a stable code and a message)."""
+    """A clip of the compile that cannot be in it, and why (a stable code and a message).
+
+    ``skipped`` for consent (withdrawn, missing, or no channel of the compile agreed to),
+    ``failed`` for a clip that has no text."""
 
     clip_id: str
     code: str
     message: str
+    status: ClipStatus = ClipStatus.SKIPPED
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,8 @@ class CompilePlan:
     formats: tuple[str, ...]
     clips: tuple[ClipPlan, ...]
     left_out: tuple[ClipLeftOut, ...] = ()
-    """Clips with a row that cannot be compiled: consent withdrawn, or no text."""
+    """Clips that cannot be compiled: consent withdrawn or not covering any output of the
+    compile, or no text (with a row; without one too when the plan includes unlisted clips)."""
     unlisted: tuple[str, ...] = ()
     """Eligible clips that have no row yet (approved after the compile was asked for)."""
 
@@ -114,11 +122,18 @@ def load_plan(session: Session, compile_id: str, *, clip_ids: Sequence[str] | No
     names = _language_names(session, campaign)
     listed = {cc.clip_id: cc.status for cc in session.scalars(
         select(CompileClip).where(CompileClip.compile_id == row.id))}
-    eligible = list(compilable_clips(session, campaign.id))
+    formats = resolve_formats(row.formats or campaign.formats)
+    selection = consent.select_for_compile(session, campaign.id, formats)
+    eligible = selection.clips
     eligible_ids = {c.id for c in eligible}
-    left_out = [ClipLeftOut(clip_id, "no_consent", "consent was withdrawn")
+    left_out = [ClipLeftOut(clip_id, selection.excluded.get(clip_id, "no_consent"),
+                            _consent_message(selection.excluded.get(clip_id, "no_consent")))
                 for clip_id, status in listed.items()
                 if clip_id not in eligible_ids and status != ClipStatus.SKIPPED]
+    if include_unlisted:  # approved but in no output: listed on the compile, never rendered
+        left_out += [ClipLeftOut(clip_id, code, _consent_message(code))
+                     for clip_id, code in selection.excluded.items()
+                     if clip_id not in listed and code == NOT_AGREED]
     plans: list[ClipPlan] = []
     planned = 0
     for clip in eligible:
@@ -134,22 +149,33 @@ def load_plan(session: Session, compile_id: str, *, clip_ids: Sequence[str] | No
             left_out.append(ClipLeftOut(
                 clip.id, "missing_text",
                 f"clip {clip.original_filename or clip.id} ({clip.language}) has no text and "
-                "no approved translation in its language"))
+                "no approved translation in its language", ClipStatus.FAILED))
             continue
         planned += 1  # the clip's index: the same whichever subset a stage asks for
         if clip_ids is not None and clip.id not in clip_ids:
             continue
-        plans.append(_clip_plan(session, clip, shown, names, planned))
+        plans.append(_clip_plan(session, clip, shown, names, planned,
+                                selection.channels.get(clip.id, ())))
     if not planned and not any(o.code == "missing_text" for o in left_out):
         raise CompileRefused(
             "no clip can be compiled: none is approved with a consent record", code="no_clips")
-    return _plan(row.id, campaign, texts, formats=row.formats or campaign.formats,
+    return _plan(row.id, campaign, texts, formats=formats,
                  clips=tuple(plans), left_out=tuple(left_out),
                  unlisted=tuple(c.id for c in eligible if c.id not in listed))
 
 
+NOT_AGREED = "channel_not_agreed"
+"""A clip whose person agreed to no channel that an output of the compile is made for."""
+
+
+def _consent_message(code: str) -> str:
+    if code == NOT_AGREED:
+        return "the person did not agree to any channel this compile's outputs are made for"
+    return "consent was withdrawn or is missing"
+
+
 def _clip_plan(session: Session, clip: Clip, shown: ClipText, names: dict[str, str | None],
-               index: int) -> ClipPlan:
+               index: int, channels: tuple[str, ...] = ()) -> ClipPlan:
     assert shown.native
     leader = session.get(Leader, clip.leader_id) if clip.leader_id else None
     return ClipPlan(
@@ -159,7 +185,8 @@ def _clip_plan(session: Session, clip: Clip, shown: ClipText, names: dict[str, s
         speaker=clip.speaker_name or (leader.name if leader else "") or "",
         role=clip.speaker_role or (leader.role if leader else "") or "",
         sentences=shown.native, translation=shown.translation,
-        trim=_trim(clip.trim_start, clip.trim_end, clip.duration), cues=shown.cues)
+        trim=_trim(clip.trim_start, clip.trim_end, clip.duration), cues=shown.cues,
+        channels=channels)
 
 
 def _language_names(session: Session, campaign: CampaignRow) -> dict[str, str | None]:

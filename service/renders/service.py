@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import jobs
+from service.audit.service import record
 from service.clips.repository import compilable_clips
 from service.models import Campaign, Clip, Compile, CompileClip, User
 from service.renders.status import ClipStatus, CompileStatus
@@ -44,6 +45,9 @@ def start_compile(session: Session, campaign: Campaign, user: User,
     for clip in clips:
         session.add(CompileClip(compile_id=row.id, clip_id=clip.id, status=ClipStatus.QUEUED))
     session.flush()
+    record(session, user, "compile.create", "compile", row.id,
+           f"compile of campaign {campaign.id[:8]} in {', '.join(chosen)}, {len(clips)} clip(s)",
+           organisation_id=campaign.organisation_id)
     jobs.enqueue("compile.run", session=session, compile_id=row.id)
     return row
 

@@ -38,25 +38,33 @@ def claim(session: Session, compile_id: str) -> bool:
 
 def sync_clip_rows(session: Session, plan: CompilePlan) -> None:
     """Bring the compile's clip rows in line with its plan (when the compile starts): a row
-    for each eligible clip that has none, ``skipped``/``failed`` for the clips left out."""
+    for each eligible clip that has none, ``skipped``/``failed`` for the clips left out (a
+    clip left out that has no row gets one, so staff see it on the compile and why)."""
     for clip_id in plan.unlisted:
         session.add(CompileClip(compile_id=plan.compile_id, clip_id=clip_id,
                                 status=ClipStatus.QUEUED, progress=0.0))
+    listed = set(session.scalars(select(CompileClip.clip_id).where(
+        CompileClip.compile_id == plan.compile_id)))
+    for out in plan.left_out:
+        if out.clip_id not in listed:
+            session.add(CompileClip(compile_id=plan.compile_id, clip_id=out.clip_id,
+                                    status=out.status, error_code=out.code,
+                                    error=out.message, progress=0.0))
     session.flush()
     leave_out(session, plan)
     session.flush()
 
 
 def leave_out(session: Session, plan: CompilePlan) -> None:
-    """Mark the plan's left-out clips: ``skipped`` (consent withdrawn) or ``failed`` (no
-    text), unless they already ended so."""
+    """Mark the plan's left-out clips: ``skipped`` (consent withdrawn, or no channel of the
+    compile agreed to) or ``failed`` (no text), unless they already ended so."""
     for out in plan.left_out:
-        status = ClipStatus.SKIPPED if out.code == "no_consent" else ClipStatus.FAILED
         session.execute(
             update(CompileClip)
             .where(CompileClip.compile_id == plan.compile_id, CompileClip.clip_id == out.clip_id,
-                   CompileClip.status != status)
-            .values(status=status, error_code=out.code, heartbeat_at=None)
+                   CompileClip.status != out.status)
+            .values(status=out.status, error_code=out.code, error=out.message,
+                    heartbeat_at=None)
             .execution_options(synchronize_session=False)
         )
 

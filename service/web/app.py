@@ -117,11 +117,13 @@ def jsonable_errors(errors: Any) -> list[dict[str, Any]]:
 
 
 def _include_routers(app: FastAPI) -> None:
+    from service.audit.endpoints import router as audit_router
     from service.auth.endpoints import router as auth_router
     from service.auth.password_endpoints import router as password_router
     from service.board.endpoints import router as board_router
     from service.campaigns.endpoints import router as campaigns_router
     from service.clips.endpoints import router as clips_router
+    from service.erasure.endpoints import router as erasure_router
     from service.invitations.endpoints import router as invitations_router
     from service.leaders.endpoints import router as leaders_router
     from service.observability.endpoints import router as observability_router
@@ -142,6 +144,8 @@ def _include_routers(app: FastAPI) -> None:
         uploads_router,
         clips_router,
         renders_router,
+        audit_router,
+        erasure_router,
         observability_router,
     ):
         responses = TUS_RESPONSES if router is uploads_router else ERROR_RESPONSES

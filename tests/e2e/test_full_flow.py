@@ -250,6 +250,8 @@ def _leader_records(browser: Any, link: str, shots: Path) -> None:
         page.check("#agree_recording")
         page.check("#agree_shows_role")
         page.check("#channel-whatsapp")
+        page.check("#channel-youtube")  # the landscape video is made for YouTube and the
+        page.check("#channel-website")  # website: without both the clip is only in the cuts
         page.click("form.consent button[type=submit]")
         page.wait_for_url("**/record?lang=ur")
 

@@ -196,3 +196,17 @@ class ObjectSegments:
         stored = segment_key(key)
         if not (self.store.exists(stored) and self.store.size(stored) == path.stat().st_size):
             self.store.put_file(stored, path, "video/quicktime")
+
+
+class FetchOnly:
+    """A segment store that reads but keeps nothing: work whose consent may be withdrawn
+    while it renders is stored only after the check (``service.consent.lost_consent``)."""
+
+    def __init__(self, inner: ObjectSegments):
+        self.inner = inner
+
+    def fetch(self, key: str, dest: Path) -> bool:
+        return self.inner.fetch(key, dest)
+
+    def put(self, key: str, path: Path) -> None:
+        """Kept by the caller once the consent check passed."""

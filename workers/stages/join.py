@@ -11,6 +11,12 @@ still to render: the intro and outro cards, or a clip whose segment is missing, 
 original is then fetched and prepared here), ``assemble``, and store every output under
 ``compiles/<id>/<name>`` with its lineage (the clips it was made from). Clips that failed are
 listed in the report and the compile's error; the video is made of the others.
+
+Consent decides which outputs a clip is in: a clip goes only into outputs made for channels
+its person agreed to (:mod:`service.consent`), so the outputs are assembled per group of
+clips allowed in them (:func:`consent_groups`; usually one group, all clips), the report says
+who was left out of what, and a withdrawal during the join stores nothing (the retry joins
+again without the clip).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from service.consent import service as consent
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, utcnow
 from service.renders import state
@@ -39,6 +46,7 @@ from service.settings import Settings
 from workers.media.assemble import assemble
 from workers.media.compile import prepare
 from workers.media.errors import MediaError
+from workers.media.outputs import REPORT, parse_cut
 from workers.media.prepare import ClipProblem, PreparedClip, from_meta
 from workers.media.segments import plan_segments
 from workers.stages.common import (
@@ -148,35 +156,10 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
         raise CompileRefused(
             "no clip could be prepared" + (f": {first[3]}" if first and first[3] else ""),
             code=(first[2] if first and first[2] else "no_clips"))
-    inputs = folder / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
     store = store_for(settings)
-    logo = None
-    if plan.logo_key:
-        logo = inputs / f"logo{suffix_of(plan.logo_key)}"
-        if not logo.exists():
-            store.get_file(plan.logo_key, logo)
-    campaign = engine_campaign(plan, inputs, logo, clips=good)
-    prepared: dict[int, PreparedClip] = {
-        spec.index: from_meta(spec, rows[clip.clip_id][1] or {})
-        for spec, clip in zip(campaign.clips, good, strict=True)}
     problems = [ClipProblem(c.index, c.original_filename, f"{c.language}, {c.speaker}",
                             rows[c.clip_id][2] or "failed", rows[c.clip_id][3] or "failed")
                 for c in failed]
-    cache = cache_dir(settings)
-    segments = ObjectSegments(store)
-    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache,
-                                 store=segments)
-    redo = segment_plan.missing_clips()
-    by_index = {c.index: c for c in good}
-    for index in redo:  # a clip's segment in no store: prepare the clip here, render it below
-        spec = next(s for s in campaign.clips if s.index == index)
-        if not spec.file.exists():
-            store.get_file(by_index[index].original_key, spec.file)
-        prepared[index] = prepare(campaign, spec, cache_dir=cache, policy=policy_for(settings))
-    if redo:
-        segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache,
-                                     store=segments)
     join_progress = {"value": 0.0}
 
     def on_event(event: dict[str, Any]) -> None:
@@ -195,12 +178,30 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
             )
 
     outdir = folder / "out"
+    groups = consent_groups(plan.formats, good)
     with Heartbeat(f"join-{compile_id[:8]}", beat):
-        result = assemble(campaign, prepared, outdir, formats=plan.formats, cache_dir=cache,
-                          jobs=max(1, settings.worker_threads), problems=problems,
-                          progress=on_event, store=segments, plan=segment_plan)
-        outputs = list(dict.fromkeys(result.outputs))
-        clip_ids = [c.clip_id for c in good]
+        made_of: dict[str, list[str]] = {}
+        for n, group in enumerate(groups):
+            gdir = outdir if len(groups) == 1 else folder / f"group-{n}"
+            result = _assemble(settings, plan, group.clips, rows, folder, gdir, problems,
+                               on_event)
+            for name in dict.fromkeys(result.outputs):
+                if group.takes(name):
+                    if gdir != outdir:
+                        (outdir / name).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(gdir / name, outdir / name)
+                    made_of[name] = _sources(name, group.clips)
+        skipped = {cid: r[2] for cid, r in rows.items() if r[0] == ClipStatus.SKIPPED}
+        skipped.update({o.clip_id: o.code for o in plan.left_out
+                        if o.status == ClipStatus.SKIPPED})
+        if skipped or len(groups) > 1 or any(len(g.clips) < len(good) for g in groups):
+            _note_left_out(outdir / REPORT, plan.formats, good, skipped)
+        outputs = list(made_of)
+        with unit_of_work(settings) as session:
+            lost = consent.lost_consent(session, [c.clip_id for c in good])
+        if lost:  # withdrawn during the join: the retry joins again without them
+            raise ConsentChanged(f"consent of {len(lost)} clip(s) was withdrawn during the "
+                                 "join; joining again without them")
         for name in outputs:
             key = output_key(compile_id, name)
             path = outdir / name
@@ -208,9 +209,124 @@ def _join(settings: Settings, compile_id: str, me: str, folder: Path) -> str:
                 store.put_file(key, path, content_type(name))
         with unit_of_work(settings) as session:
             for name in outputs:
-                record_lineage(session, output_key(compile_id, name), clip_ids, kind="output",
-                               compile_id=compile_id)
+                record_lineage(session, output_key(compile_id, name), made_of[name],
+                               kind="output", compile_id=compile_id)
     return _finish(settings, compile_id, me, outdir, outputs, plan, failed, rows)
+
+
+def _assemble(settings: Settings, plan: CompilePlan, good: tuple[ClipPlan, ...],
+              rows: dict[str, tuple[Any, ...]], folder: Path, outdir: Path,
+              problems: list[ClipProblem], on_event: Any) -> Any:
+    """Assemble the outputs of ``good`` (a consent group) into ``outdir``."""
+    inputs = folder / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    store = store_for(settings)
+    logo = None
+    if plan.logo_key:
+        logo = inputs / f"logo{suffix_of(plan.logo_key)}"
+        if not logo.exists():
+            store.get_file(plan.logo_key, logo)
+    campaign = engine_campaign(plan, inputs, logo, clips=good)
+    prepared: dict[int, PreparedClip] = {
+        spec.index: from_meta(spec, rows[clip.clip_id][1] or {})
+        for spec, clip in zip(campaign.clips, good, strict=True)}
+    cache = cache_dir(settings)
+    segments = ObjectSegments(store)
+    segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache,
+                                 store=segments)
+    redo = segment_plan.missing_clips()
+    by_index = {c.index: c for c in good}
+    for index in redo:  # a clip's segment in no store: prepare the clip here, render it below
+        spec = next(s for s in campaign.clips if s.index == index)
+        if not spec.file.exists():
+            store.get_file(by_index[index].original_key, spec.file)
+        prepared[index] = prepare(campaign, spec, cache_dir=cache, policy=policy_for(settings))
+    if redo:
+        segment_plan = plan_segments(campaign, prepared, plan.formats, cache_dir=cache,
+                                     store=segments)
+    return assemble(campaign, prepared, outdir, formats=plan.formats, cache_dir=cache,
+                    jobs=max(1, settings.worker_threads), problems=problems,
+                    progress=on_event, store=segments, plan=segment_plan)
+
+
+class ConsentChanged(MediaError):
+    """A person withdrew while the join ran: nothing is stored, the join runs again."""
+
+    code = "consent_changed"
+
+
+def _sources(name: str, clips: tuple[ClipPlan, ...]) -> list[str]:
+    """The clips an output is made from: a cut only has its language's clips."""
+    cut = parse_cut(name)
+    if cut is not None:
+        return [c.clip_id for c in clips if c.language == cut[0]]
+    return [c.clip_id for c in clips]
+
+
+class ConsentGroup:
+    """Clips that may share some outputs, and which of the compile's outputs those are."""
+
+    def __init__(self, clips: tuple[ClipPlan, ...], formats: set[str], cuts: bool,
+                 companions: bool) -> None:
+        self.clips, self.formats, self.cuts, self.companions = clips, formats, cuts, companions
+
+    def takes(self, name: str) -> bool:
+        """Whether output ``name`` of this group's assembly is the compile's one."""
+        kind = consent.output_kind(name)
+        if kind == "cut":
+            return self.cuts
+        if kind is None:
+            return self.companions  # subtitles and the report go with the first video
+        return kind[len("video-"):] in self.formats
+
+
+def consent_groups(formats: tuple[str, ...], good: tuple[ClipPlan, ...]) -> list[ConsentGroup]:
+    """Split the compile's outputs by the clips allowed in them (usually one group: all).
+
+    A clip goes only into outputs made for channels its person agreed to
+    (``service.consent``); outputs allowed the same clips are assembled together.
+    """
+    def allowed(needed: tuple[str, ...]) -> tuple[ClipPlan, ...]:
+        return tuple(c for c in good if consent.covers(c.channels, needed))
+
+    sets: dict[tuple[str, ...], ConsentGroup] = {}
+
+    def group_of(clips: tuple[ClipPlan, ...]) -> ConsentGroup:
+        return sets.setdefault(tuple(c.clip_id for c in clips),
+                               ConsentGroup(clips, set(), False, False))
+
+    for fmt in formats:
+        clips = allowed(consent.format_channels(fmt))
+        if clips:
+            group_of(clips).formats.add(fmt)
+    cut_clips = allowed(consent.OUTPUT_CHANNELS["cut"])
+    if cut_clips:
+        group_of(cut_clips).cuts = True
+    groups = list(sets.values())
+    if groups:  # subtitles and the report follow the first video (else the cuts)
+        groups[0].companions = True
+    return groups
+
+
+def _note_left_out(report: Path, formats: tuple[str, ...], good: tuple[ClipPlan, ...],
+                   skipped: dict[str, Any]) -> None:
+    """Say in ``report.json`` which clip was left out of which outputs (or all), and why."""
+    import json
+
+    data = json.loads(report.read_text("utf-8"))
+    left = consent.left_out(formats, {c.clip_id: c.channels for c in good})
+    data["consent"] = {
+        "output_channels": {k: list(v) for k, v in consent.OUTPUT_CHANNELS.items()},
+        "left_out": [
+            {"clip_id": c.clip_id, "language": c.language, "outputs": left[c.clip_id],
+             "channels_agreed": list(c.channels), "reason": "channel_not_agreed"}
+            for c in good if c.clip_id in left
+        ] + [
+            {"clip_id": clip_id, "outputs": "all", "reason": code or "no_consent"}
+            for clip_id, code in sorted(skipped.items())
+        ],
+    }
+    report.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
 
 
 def _finish(settings: Settings, compile_id: str, me: str, outdir: Path, outputs: list[str],

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
+from service.consent import service as consent
 from service.db import unit_of_work
 from service.models import Compile, CompileClip, utcnow
 from service.renders import state
@@ -31,10 +32,11 @@ from service.renders.outputs import segment_key
 from service.renders.plan import engine_campaign, load_plan
 from service.renders.status import ClipStatus, CompileStatus
 from service.settings import Settings
-from workers.media.compile import prepare, render_clip
+from workers.media import compile as media_compile
 from workers.media.errors import MediaError
 from workers.stages.common import (
     Busy,
+    FetchOnly,
     Heartbeat,
     ObjectSegments,
     cache_dir,
@@ -184,15 +186,20 @@ def _prepare(settings: Settings, row: CompileClip) -> str | None:
         spec = campaign.clips[0]
         store.get_file(clip.original_key, spec.file)
         progress.set(0.05)
-        prepared = prepare(campaign, spec, cache_dir=cache_dir(settings),
-                           policy=policy_for(settings))
+        prepared = media_compile.prepare(campaign, spec, cache_dir=cache_dir(settings),
+                                         policy=policy_for(settings))
         progress.set(PREPARE_SHARE)
         segments = ObjectSegments(store)
-        rendered = render_clip(campaign, prepared, plan.formats, cache_dir=cache_dir(settings),
-                               progress=progress.on_event, store=segments)
+        rendered = media_compile.render_clip(  # read-only: nothing is stored before the check
+            campaign, prepared, plan.formats, cache_dir=cache_dir(settings),
+            progress=progress.on_event, store=FetchOnly(segments))
         progress.set(PREPARE_SHARE + RENDER_SHARE)
+        with unit_of_work(settings) as session:  # consent withdrawn while rendering: drop it
+            if consent.lost_consent(session, [row.clip_id]):
+                return _end(settings, row, ClipStatus.SKIPPED, code="no_consent",
+                            error="consent was withdrawn while the clip was being prepared")
         for n, segment in enumerate(rendered, start=1):
-            segments.put(segment.key, segment.path)  # a segment this machine already had
+            segments.put(segment.key, segment.path)
             progress.set(PREPARE_SHARE + RENDER_SHARE + (1 - PREPARE_SHARE - RENDER_SHARE)
                          * n / len(rendered))
         with unit_of_work(settings) as session:

@@ -207,7 +207,7 @@ def test_manifests_match_the_kubernetes_schemas(no_network: None) -> None:
             kinds.append(doc["kind"])
     assert sorted(kinds) == sorted(["Namespace", "ConfigMap", "Secret", "PersistentVolumeClaim",
                                     "Deployment", "Service", "Deployment",
-                                    "HorizontalPodAutoscaler", "Job", "Ingress"])
+                                    "HorizontalPodAutoscaler", "Job", "CronJob", "Ingress"])
 
 
 def test_kubernetes_schemas_reject_a_misspelt_field(no_network: None) -> None:
@@ -222,12 +222,14 @@ def test_kubernetes_schemas_reject_a_misspelt_field(no_network: None) -> None:
 
 def _pod(name: str) -> dict[str, Any]:
     doc = _docs(K8S / name)[0]
+    if doc["kind"] == "CronJob":
+        doc = doc["spec"]["jobTemplate"]
     spec: dict[str, Any] = doc["spec"]["template"]["spec"]
     return spec
 
 
 @pytest.mark.parametrize("name", ["web-deployment.yaml", "worker-deployment.yaml",
-                                  "migrate-job.yaml"])
+                                  "migrate-job.yaml", "retention-cronjob.yaml"])
 def test_pods_run_non_root_on_a_read_only_root(name: str) -> None:
     pod = _pod(name)
     assert pod["securityContext"]["runAsNonRoot"] is True
@@ -251,6 +253,8 @@ def test_probes_roles_and_autoscaling() -> None:
     worker = _pod("worker-deployment.yaml")["containers"][0]
     assert worker["args"][:1] == ["worker"] and "--threads" in worker["args"]
     assert _pod("migrate-job.yaml")["containers"][0]["args"] == ["migrate"]
+    assert _pod("retention-cronjob.yaml")["containers"][0]["args"] == ["retention"]
+    assert _docs(K8S / "retention-cronjob.yaml")[0]["spec"]["concurrencyPolicy"] == "Forbid"
     hpa = _docs(K8S / "worker-hpa.yaml")[0]
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["spec"]["scaleTargetRef"]["name"] == "chorus-worker"

@@ -158,7 +158,7 @@ def test_leader_pages_create_edit_delete_with_validation(env):
     assert staff.get("/api/leaders").json() == []
 
 
-def test_deleting_a_leader_or_campaign_removes_their_links_and_keeps_clips(env):
+def test_deleting_a_leader_or_campaign_removes_their_links_and_keeps_no_recording(env):
     from service.models import Clip, new_id
 
     staff = env.signed_in("ann@leeds.gov.uk", "admin")
@@ -168,11 +168,12 @@ def test_deleting_a_leader_or_campaign_removes_their_links_and_keeps_clips(env):
     with unit_of_work(env.settings) as db:
         db.add(Clip(id=new_id(), campaign_id=cid, leader_id=leader["id"], invite_id=invite["id"],
                     language="ur", original_key="originals/x", original_sha256="0" * 64))
-    assert staff.api("DELETE", f"/api/leaders/{leader['id']}").status_code == 204
+    # a person with a recording is not just "deleted" (their face would stay): an admin erases
+    assert staff.api("DELETE", f"/api/leaders/{leader['id']}").status_code == 409
+    assert staff.api("POST", f"/api/leaders/{leader['id']}/erase").status_code == 200
     with unit_of_work(env.settings) as db:
         assert db.scalars(select(Invite)).all() == []
-        clip = db.scalars(select(Clip)).one()
-        assert clip.leader_id is None and clip.invite_id is None  # the recording stays
+        assert db.scalars(select(Clip)).all() == []
     other = create_leader(staff, "Bilal")
     _invite(staff, cid, other["id"])
     staff.api("PUT", f"/api/campaigns/{cid}/translations/ur", json={"translations": [

@@ -60,6 +60,9 @@ RULES: dict[str, dict[str, str]] = {
                    "editor": "in", "admin": "in", "other_org": "in"},
     "admin": {"anonymous": "login", "invite": "login", "viewer": "forbidden",
               "editor": "forbidden", "admin": "in", "other_org": "hidden"},
+    # admins only; the object named in the path does not exist (an erasure report's id)
+    "admin_missing": {"anonymous": "login", "invite": "login", "viewer": "forbidden",
+                      "editor": "forbidden", "admin": "hidden", "other_org": "hidden"},
     "admin_any": {"anonymous": "login", "invite": "login", "viewer": "forbidden",
                   "editor": "forbidden", "admin": "in", "other_org": "in"},
     # the leader's link: only its holder (everyone else knows no working token)
@@ -104,6 +107,13 @@ TABLE: dict[tuple[str, str], str] = {
     ("GET", "/password-reset/{token}"): "public_missing",
     ("POST", "/password-reset/{token}"): "anonymous_form",
     ("GET", "/campaigns"): "viewer_any",
+    ("GET", "/audit"): "admin_any",
+    ("GET", "/audit.csv"): "admin_any",
+    ("GET", "/erasures/{report_id}"): "admin_missing",
+    ("POST", "/clips/{clip_id}/erase"): "admin",
+    ("POST", "/api/clips/{clip_id}/erase"): "admin",
+    ("POST", "/leaders/{leader_id}/erase"): "admin",
+    ("POST", "/api/leaders/{leader_id}/erase"): "admin",
     ("GET", "/campaigns/new"): "editor_any",
     ("POST", "/campaigns/new"): "editor_any",
     ("GET", "/campaigns/{campaign_id}"): "viewer",
@@ -193,7 +203,9 @@ TABLE: dict[tuple[str, str], str] = {
 }
 
 # Changes that end the session or remove the first organisation's objects run last, in order.
-LAST = [("POST", "/i/{token}/withdraw"), ("DELETE", "/uploads/{upload_id}"),
+LAST = [("POST", "/clips/{clip_id}/erase"), ("POST", "/api/clips/{clip_id}/erase"),
+        ("POST", "/leaders/{leader_id}/erase"), ("POST", "/api/leaders/{leader_id}/erase"),
+        ("POST", "/i/{token}/withdraw"), ("DELETE", "/uploads/{upload_id}"),
         ("POST", "/campaigns/{campaign_id}/invites/{invite_id}/revoke"),
         ("POST", "/api/campaigns/{campaign_id}/invites/{invite_id}/revoke"),
         ("POST", "/leaders/{leader_id}/delete"), ("DELETE", "/api/leaders/{leader_id}"),
@@ -210,7 +222,9 @@ TUS_HEADERS = {
 }
 # Routes that destroy what they name get objects of their own.
 OWN_OBJECTS = {("DELETE", "/api/leaders/{leader_id}"): {"leader_id": "leader_id_2"},
-               ("DELETE", "/api/campaigns/{campaign_id}"): {"campaign_id": "campaign_id_2"}}
+               ("DELETE", "/api/campaigns/{campaign_id}"): {"campaign_id": "campaign_id_2"},
+               ("POST", "/api/clips/{clip_id}/erase"): {"clip_id": "clip_id_2"},
+               ("POST", "/api/leaders/{leader_id}/erase"): {"leader_id": "leader_id_3"}}
 NAMES = {"/clips/static/{name}": "upload.js", "/renders/static/{name}": "progress.js"}
 
 
@@ -271,6 +285,7 @@ def _world(tmp: Path, role: str, media: Path) -> World:
     leader = create_leader(editor)
     spare = create_leader(editor, "Pastor Grace", "ur")
     spare_2 = create_leader(editor, "Rabbi Ruth", "ur")
+    spare_3 = create_leader(editor, "Father Tomasz", "pl")  # erased through the API
     campaign_2 = create_campaign(editor, title="Second campaign")
     invite = editor.api("POST", f"/api/campaigns/{campaign['id']}/invites",
                         json={"leader_id": leader["id"]}).json()
@@ -288,16 +303,18 @@ def _world(tmp: Path, role: str, media: Path) -> World:
 
         row = db.get(Campaign, campaign["id"])
         clip = service_rows.clip(db, get_store(env.settings), row, media, language="ur")
+        clip_2 = service_rows.clip(db, get_store(env.settings), row, media, language="ur")
         compile_row = Compile(id=new_id(), campaign_id=row.id, formats=["landscape"],
                               status="done")
         db.add(compile_row)
         db.flush()
-        clip_id, compile_id = clip.id, compile_row.id
+        clip_id, clip_id_2, compile_id = clip.id, clip_2.id, compile_row.id
     ids = {"campaign_id": campaign["id"], "language": "ur", "leader_id": spare["id"],
            "invite_id": invite["id"], "token": token, "upload_id": upload_id,
            "clip_id": clip_id, "compile_id": compile_id, "action": "deactivate",
            "name": "report.json", "name:path": "report.json",
-           "leader_id_2": spare_2["id"], "campaign_id_2": campaign_2["id"]}
+           "leader_id_2": spare_2["id"], "campaign_id_2": campaign_2["id"],
+           "report_id": new_id(), "clip_id_2": clip_id_2, "leader_id_3": spare_3["id"]}
     with unit_of_work(env.settings) as db:
         from sqlalchemy import select
 

@@ -1,0 +1,1 @@
+"""The audit log of staff actions (model in ``service.models.audit``)."""

@@ -1,0 +1,1 @@
+"""Consent: the one answer to "may this clip be used for this purpose, on this channel"."""

@@ -1,0 +1,1 @@
+"""Retention: nothing is kept longer than the policy in the settings."""
