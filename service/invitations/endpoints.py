@@ -10,6 +10,7 @@ for a while (429).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -88,33 +89,27 @@ def _error_page(request: Request, code: str, status: int, invite: Invite | None 
     return response
 
 
-def _open(request: Request, db: Session, token: str) -> Invite | Response:
-    """The invite for `token`, or the error page to answer with (rate-limited per IP)."""
+def _open(request: Request, db: Session, token: str,
+          find: Callable[[Session, str], Invite] = invitations.find_invite) -> Invite | Response:
+    """The invite for `token` (by `find`: a live link by default), or the error page to answer
+    with. Rate-limited per client: only unknown tokens count, since only they look like
+    guessing."""
     limiter = invitations.guess_limiter(_settings(request).invite_rate_limit_per_minute)
     ip = client_key(request)
     wait = limiter.retry_after(ip)
     if wait:
         return _error_page(request, "rate_limited", 429, headers={"Retry-After": str(wait)})
     try:
-        return invitations.find_invite(db, token)
+        return find(db, token)
     except InviteError as exc:
         if exc.status == 404:
-            limiter.hit(ip)  # only unknown tokens look like guessing
+            limiter.hit(ip)
         return _error_page(request, exc.code, exc.status, exc.invite)
 
 
 def _open_for_withdrawal(request: Request, db: Session, token: str) -> Invite | Response:
-    """The invite for `token` in any state, for withdrawing consent (rate-limited like `_open`)."""
-    limiter = invitations.guess_limiter(_settings(request).invite_rate_limit_per_minute)
-    ip = client_key(request)
-    wait = limiter.retry_after(ip)
-    if wait:
-        return _error_page(request, "rate_limited", 429, headers={"Retry-After": str(wait)})
-    try:
-        return invitations.find_for_withdrawal(db, token)
-    except InviteError as exc:
-        limiter.hit(ip)
-        return _error_page(request, exc.code, exc.status, exc.invite)
+    """The invite for `token` in any state (revoked, expired), for withdrawing consent."""
+    return _open(request, db, token, invitations.find_for_withdrawal)
 
 
 def _withdraw_page(request: Request, db: Session, invite: Invite, token: str,
