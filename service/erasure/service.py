@@ -131,7 +131,18 @@ def remove_objects(store: ObjectStore, keys: Iterable[str]) -> list[str]:
     return removed
 
 
-def _unlink(path: Path) -> int:
+#: The engine keeps a clip's sound beside its analysis and beside each segment (``.aac``;
+#: ``.wav`` in caches made before the sound was encoded once per clip).
+SOUND_SUFFIXES = (".aac", ".wav")
+
+
+def remove_with_sound(path: Path) -> int:
+    """Remove a cache file and the sound kept beside it; how many files were removed."""
+    return sum(remove_path(path.with_suffix(s)) for s in SOUND_SUFFIXES) + remove_path(path)
+
+
+def remove_path(path: Path) -> int:
+    """Remove a file or a folder; how many files were removed (failures are logged)."""
     try:
         if path.is_dir():
             n = sum(1 for p in path.rglob("*") if p.is_file())
@@ -150,9 +161,10 @@ def purge_local(settings: Settings, *, shas: set[str], segment_keys: set[str],
                 compile_clip_ids: Iterable[str] = ()) -> int:
     """Remove what this machine's data folder holds of some clips; how many files.
 
-    The engine's cache lives in ``<data>/cache/segments``: ``analysis/<key>.json|.wav`` (the
-    JSON names the original's ``source_sha256``), ``segments/<key>.mov`` and ``hashes.json``
-    (file path → SHA-256). Work folders are ``<data>/work/{review,clips,compiles}/<id>``.
+    The engine's cache lives in ``<data>/cache/segments``: ``analysis/<key>.json|.aac`` (the
+    JSON names the original's ``source_sha256``), ``segments/<key>.mov|.aac`` and ``hashes.json``
+    (file path → SHA-256). Previews are in ``<data>/work/review/<id>``, the stages' work folders in
+    ``<data>/work/<process>/{clips,compiles}/<id>``.
     """
     data = Path(settings.data_dir)
     cache = data / "cache" / "segments"
@@ -165,9 +177,9 @@ def purge_local(settings: Settings, *, shas: set[str], segment_keys: set[str],
             except (OSError, ValueError, AttributeError):
                 continue
             if sha in shas:
-                count += _unlink(meta.with_suffix(".wav")) + _unlink(meta)
+                count += remove_with_sound(meta)
     for key in segment_keys:
-        count += _unlink(cache / "segments" / f"{key}.mov")
+        count += remove_with_sound(cache / "segments" / f"{key}.mov")
     index = cache / "hashes.json"
     if shas and index.exists():
         try:
@@ -178,14 +190,15 @@ def purge_local(settings: Settings, *, shas: set[str], segment_keys: set[str],
                 index.write_text(json.dumps(kept), "utf-8")
                 count += len(entries) - len(kept)
         except (OSError, ValueError, AttributeError):
-            count += _unlink(index)  # unreadable: it is only a speed-up
+            count += remove_path(index)  # unreadable: it is only a speed-up
     work = data / "work"
-    for clip_id in clip_ids:
-        count += _unlink(work / "review" / clip_id)
-    for cc_id in compile_clip_ids:
-        count += _unlink(work / "clips" / cc_id)
-    for compile_id in compile_ids:
-        count += _unlink(work / "compiles" / compile_id)
+    for kind, ids in (("review", clip_ids), ("clips", compile_clip_ids),
+                      ("compiles", compile_ids)):
+        for one in ids:
+            # previews sit in work/review/<id>; the stages' folders are per process
+            # (work/<host>-<pid>-<start>/<kind>/<id>, see workers.media.workdirs)
+            for folder in (work / kind / one, *work.glob(f"*/{kind}/{one}")):
+                count += remove_path(folder)
     return count
 
 
@@ -263,7 +276,7 @@ def erase_clips(session: Session, settings: Settings, store: ObjectStore, clips:
                         clip_ids=found.clip_ids, compile_ids=found.compile_ids,
                         compile_clip_ids=found.compile_clip_ids)
     for upload in uploads:
-        local += _unlink(Path(upload.tmp_path))
+        local += remove_path(Path(upload.tmp_path))
         session.delete(upload)
     if found.object_keys:
         session.execute(delete(ObjectLineage).where(

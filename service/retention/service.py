@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -195,7 +193,7 @@ def sweep(session: Session, settings: Settings, store: ObjectStore, now: datetim
         if item.kind == "upload":
             upload = session.get(TusUpload, item.ref)
             if upload is not None:
-                result.files_removed += _remove_path(Path(upload.tmp_path))
+                result.files_removed += erasure.remove_path(Path(upload.tmp_path))
                 session.delete(upload)
         elif item.kind == "orphan_object":
             result.objects_removed += len(erasure.remove_objects(store, [item.ref]))
@@ -206,26 +204,12 @@ def sweep(session: Session, settings: Settings, store: ObjectStore, now: datetim
                     settings, shas=set(), segment_keys={key[len("segments/"):-len(".mov")]})
         elif item.kind == "cache":
             meta = Path(item.ref)
-            result.files_removed += _remove_path(meta.with_suffix(".wav")) + _remove_path(meta)
+            result.files_removed += erasure.remove_with_sound(meta)
         elif item.kind == "temp":
-            result.files_removed += _remove_path(Path(item.ref))
+            result.files_removed += erasure.remove_path(Path(item.ref))
     expire_uploads(session, settings, now)
     session.flush()
     log.info("retention: %d item(s) due, %d object(s) and %d file(s) removed",
              len(result.due), result.objects_removed, result.files_removed)
     return result
-
-
-def _remove_path(path: Path) -> int:
-    try:
-        if path.is_dir():
-            n = sum(1 for p in path.rglob("*") if p.is_file())
-            shutil.rmtree(path, ignore_errors=True)
-            return n
-        if path.exists():
-            os.unlink(path)
-            return 1
-    except OSError:
-        log.exception("could not remove %s", path)
-    return 0
 

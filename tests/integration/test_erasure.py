@@ -220,6 +220,12 @@ def test_erasing_a_person_leaves_nothing_of_them_anywhere(settings, media) -> No
         assert not _contains_person(data, needles, original_sha), key
     for path, data in _disk_files(settings).items():
         assert not _contains_person(data, needles, original_sha), path
+    # the engine keeps each clip's encoded sound beside its analysis and its segments: none of
+    # it may outlive the file it belongs to (the voice is personal data too)
+    cache = Path(settings.data_dir) / "cache" / "segments"
+    for sound in cache.rglob("*.aac"):
+        owner = sound.with_suffix(".json" if sound.parent.name == "analysis" else ".mov")
+        assert owner.exists(), f"{sound} outlived {owner.name}"
     # the database: no text or JSON value names them or their recording
     for table, column, value in _database_text(settings):
         assert NAME not in value and original_sha not in value and ROLE not in value, \
